@@ -1,0 +1,156 @@
+//! Generates the character fold table from the complete Unicode and OpenCC data.
+//!
+//! Folding a message must cost one table look-up per character (see DESIGN.md, "Performance
+//! notes"), so the expensive parts — NFKC, accent stripping, lowercasing, and OpenCC's
+//! traditional→simplified character conversion — are applied here once to every code point,
+//! and the result is written as a run-length encoded table that `src/normalize/table.rs`
+//! expands at first use.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use ferrous_opencc::config::BuiltinConfig;
+use ferrous_opencc::OpenCC;
+use unicode_general_category::{get_general_category, GeneralCategory};
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+use unicode_script::{Script, UnicodeScript};
+
+// Classes, mirrored in src/normalize/table.rs.
+const DROP: u32 = 0;
+const SEP: u32 = 1;
+const CJK: u32 = 2;
+const ASCII: u32 = 3;
+const WORD: u32 = 4;
+const MULTI: u32 = 5;
+
+/// Variant characters that survive OpenCC's t2s but that people use interchangeably with a
+/// more common simplified form in money talk. Kept deliberately tiny: OpenCC is the source of
+/// truth for traditional→simplified, this only merges simplified-side variants.
+const VARIANTS: &[(char, char)] = &[('帐', '账'), ('欵', '款'), ('綫', '线')];
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let t2s = OpenCC::from_config(BuiltinConfig::T2s).expect("OpenCC t2s config");
+    let hk2s = OpenCC::from_config(BuiltinConfig::Hk2s).expect("OpenCC hk2s config");
+    let tw2s = OpenCC::from_config(BuiltinConfig::Tw2s).expect("OpenCC tw2s config");
+
+    let fold_char = |c: char| -> String {
+        // Compatibility decomposition, then drop accents so that pinyin with tone marks
+        // (piào) and plain pinyin (piao) meet; recompose what is left (Hangul, kana).
+        let decomposed: String = c.to_string().nfkd().filter(|&d| !is_combining_mark(d)).collect();
+        let composed: String = decomposed.nfc().collect();
+        let lower = composed.to_lowercase();
+        let mut out = String::new();
+        for d in lower.chars() {
+            if d.script() == Script::Han {
+                let s = d.to_string();
+                let mut conv = t2s.convert(&s);
+                if conv == s {
+                    conv = hk2s.convert(&s);
+                }
+                if conv == s {
+                    conv = tw2s.convert(&s);
+                }
+                // Only a one-to-one character conversion is a fold; phrase-level results
+                // don't apply to a single character.
+                let mut it = conv.chars();
+                let d2 = match (it.next(), it.next()) {
+                    (Some(x), None) => x,
+                    _ => d,
+                };
+                let d3 = VARIANTS.iter().find(|(from, _)| *from == d2).map(|(_, to)| *to).unwrap_or(d2);
+                out.push(d3);
+            } else {
+                out.push(d);
+            }
+        }
+        out
+    };
+
+    let class_of = |d: char| -> u32 {
+        if d.is_ascii_alphanumeric() {
+            return ASCII;
+        }
+        match get_general_category(d) {
+            GeneralCategory::Format
+            | GeneralCategory::NonspacingMark
+            | GeneralCategory::EnclosingMark
+            | GeneralCategory::Surrogate => return DROP,
+            _ => {}
+        }
+        match d.script() {
+            Script::Han | Script::Hiragana | Script::Katakana | Script::Bopomofo | Script::Hangul
+                if d.is_alphanumeric() || d == '々' || d == '〇' =>
+            {
+                CJK
+            }
+            _ if d.is_alphanumeric() => WORD,
+            _ => SEP,
+        }
+    };
+
+    // Entry: class << 24 | payload. Payload is the folded char, or for MULTI an index into
+    // the multi-char table. Bit 31 marks "identity" in runs (payload = the code point itself).
+    const IDENT: u32 = 1 << 31;
+    let mut multi: Vec<String> = Vec::new();
+    let mut multi_index: BTreeMap<String, u32> = BTreeMap::new();
+    let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+    for cp in 0u32..=0x10FFFF {
+        let Some(c) = char::from_u32(cp) else { continue };
+        // Iterate to a fixpoint so folding is idempotent (a fold's output folds to itself).
+        let mut f = fold_char(c);
+        for _ in 0..4 {
+            let g: String = f.chars().map(fold_char).collect();
+            if g == f {
+                break;
+            }
+            f = g;
+        }
+        let entry = if get_general_category(c) == GeneralCategory::Format || f.is_empty() {
+            DROP << 24
+        } else {
+            let mut chars = f.chars();
+            let first = chars.next().unwrap();
+            if chars.next().is_none() {
+                let class = class_of(first);
+                if class == DROP {
+                    DROP << 24
+                } else if first == c {
+                    IDENT | class << 24
+                } else {
+                    class << 24 | first as u32
+                }
+            } else {
+                let kept: String = f.chars().filter(|&d| class_of(d) != DROP).collect();
+                let next = multi.len() as u32;
+                let idx = *multi_index.entry(kept.clone()).or_insert_with(|| {
+                    multi.push(kept);
+                    next
+                });
+                MULTI << 24 | idx
+            }
+        };
+        match runs.last_mut() {
+            Some((_, end, e)) if *end + 1 == cp && *e == entry && entry & IDENT != 0 => *end = cp,
+            Some((_, end, e)) if *end + 1 == cp && *e == entry && entry >> 24 == DROP => *end = cp,
+            _ => runs.push((cp, cp, entry)),
+        }
+    }
+
+    let mut src = String::new();
+    src.push_str("// Generated by build.rs from Unicode and OpenCC data. Do not edit.\n");
+    writeln!(src, "pub(super) static RUNS: [(u32, u32, u32); {}] = [", runs.len()).unwrap();
+    for (s, e, v) in &runs {
+        writeln!(src, "({s:#x},{e:#x},{v:#x}),").unwrap();
+    }
+    src.push_str("];\n");
+    writeln!(src, "pub(super) static MULTI: [&str; {}] = [", multi.len()).unwrap();
+    for m in &multi {
+        writeln!(src, "{m:?},").unwrap();
+    }
+    src.push_str("];\n");
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("fold_table.rs");
+    std::fs::write(out, src).unwrap();
+}

@@ -1,0 +1,2 @@
+mod normalize;
+pub use normalize::{fold, Folded};

@@ -1,0 +1,304 @@
+//! Folding text so that rules written once match every spelling of a phrase.
+//!
+//! Fraudsters and dialect writers spell the same script many ways: 先出票, 先 出-票, 先出票 with
+//! zero-width spaces, 先出票 in traditional characters, ＶＸ for vx. The normalizer folds each
+//! character through a table generated at build time (NFKC, accent stripping, lowercasing,
+//! OpenCC traditional→simplified) and, while doing so:
+//!
+//! * drops zero-width, bidi and other format characters;
+//! * skips whitespace, punctuation, symbols and emoji that stand next to a CJK character, and
+//!   collapses them to one space between two Latin words (so `add vx` stays two words);
+//! * drops inline romanisation annotations after CJK text: 诈骗(zhàpiàn), 一九九二年（it kiú）;
+//! * keeps a decimal point between digits and drops thousands separators (5,000 → 5000).
+//!
+//! Every byte of the folded text remembers which characters of the original text it came
+//! from, so hits found in folded text are reported as spans of the original.
+//!
+//! Rule literals go through the same [`fold`], so a rule and a message meet in the middle.
+
+pub(crate) mod amount;
+mod table;
+
+pub(crate) use table::Class;
+use table::{lookup, multi};
+
+/// A folded text with its offset map back to the original.
+///
+/// Reused across messages by a scanner, so normalizing does not allocate once the buffers
+/// have grown to the size of the longest message seen.
+#[derive(Debug, Default, Clone)]
+pub struct Folded {
+    text: String,
+    /// For each byte of `text`: the original characters `[start, end)` it came from.
+    origin: Vec<(u32, u32)>,
+    /// For each byte of `text`: the index of the folded character it belongs to.
+    char_at: Vec<u32>,
+    chars: u32,
+}
+
+impl Folded {
+    /// An empty buffer.
+    pub fn new() -> Folded {
+        Folded::default()
+    }
+
+    /// The folded text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Number of characters in the folded text.
+    pub fn char_len(&self) -> usize {
+        self.chars as usize
+    }
+
+    /// The character range of the original text that produced the folded bytes
+    /// `[start, end)`. `start < end` and both must lie on character boundaries.
+    pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+        let (s, _) = self.origin[start];
+        let (_, e) = self.origin[end - 1];
+        (s as usize, e as usize)
+    }
+
+    /// The folded character index at byte `byte` (which may equal the text length).
+    pub(crate) fn char_index(&self, byte: usize) -> u32 {
+        if byte >= self.text.len() {
+            self.chars
+        } else {
+            self.char_at[byte]
+        }
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.origin.clear();
+        self.char_at.clear();
+        self.chars = 0;
+    }
+
+    fn push(&mut self, c: char, from: u32, to: u32) {
+        let before = self.text.len();
+        self.text.push(c);
+        for _ in before..self.text.len() {
+            self.origin.push((from, to));
+            self.char_at.push(self.chars);
+        }
+        self.chars += 1;
+    }
+
+    /// Folds `original` into this buffer, replacing what it held.
+    pub fn fold_from(&mut self, original: &str) {
+        self.clear();
+        let mut last = Class::Sep; // class of the last character written
+        let mut last_char = '\0';
+        // A run of separators waiting to learn what follows it.
+        let mut pending: Option<Pending> = None;
+        let mut consumed_bytes = 0usize;
+        let mut skip_until: u32 = 0;
+        for (i, c) in (0u32..).zip(original.chars()) {
+            let byte_at = consumed_bytes;
+            consumed_bytes += c.len_utf8();
+            if i < skip_until {
+                continue;
+            }
+            let (class, payload) = lookup(c);
+            match class {
+                Class::Drop => continue,
+                Class::Sep => {
+                    let folded = char::from_u32(payload).unwrap_or(' ');
+                    if folded == '(' && last == Class::Cjk {
+                        if let Some(n) = romanisation_len(&original[byte_at..]) {
+                            // The annotation counts as a separator run, so 诈骗(zhàpiàn)提醒
+                            // reads as 诈骗提醒.
+                            skip_until = i + n as u32;
+                            pending.get_or_insert(Pending::new(' ', i)).extend(i + n as u32);
+                            continue;
+                        }
+                    }
+                    match &mut pending {
+                        Some(p) => p.add(folded, i + 1),
+                        None => pending = Some(Pending::new(folded, i)),
+                    }
+                }
+                Class::Cjk | Class::Ascii | Class::Word | Class::Multi => {
+                    let first = match class {
+                        Class::Multi => multi(payload).chars().next().unwrap_or(' '),
+                        _ => char::from_u32(payload).unwrap_or(c),
+                    };
+                    let first_class = if class == Class::Multi { lookup(first).0 } else { class };
+                    if let Some(p) = pending.take() {
+                        if let Some(sep) = p.joiner(last, last_char, first_class, first) {
+                            self.push(sep, p.start, p.end);
+                        }
+                    }
+                    if class == Class::Multi {
+                        for d in multi(payload).chars() {
+                            self.push(d, i, i + 1);
+                            last = lookup(d).0;
+                            last_char = d;
+                        }
+                    } else {
+                        self.push(first, i, i + 1);
+                        last = class;
+                        last_char = first;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A run of separators between two written characters.
+struct Pending {
+    first: char,
+    len: u32,
+    start: u32,
+    end: u32,
+}
+
+impl Pending {
+    fn new(first: char, at: u32) -> Pending {
+        Pending { first, len: 1, start: at, end: at + 1 }
+    }
+
+    fn add(&mut self, _c: char, end: u32) {
+        self.len += 1;
+        self.end = end;
+    }
+
+    fn extend(&mut self, end: u32) {
+        self.len += 1;
+        self.end = end;
+    }
+
+    /// What the run becomes between `before` and `after`: nothing next to CJK, a kept decimal
+    /// point or a dropped thousands separator between digits, one space between words.
+    fn joiner(&self, before: Class, before_c: char, after: Class, after_c: char) -> Option<char> {
+        let wordish = |c: Class| matches!(c, Class::Ascii | Class::Word);
+        if !wordish(before) || !wordish(after) {
+            return None;
+        }
+        if before_c.is_ascii_digit() && after_c.is_ascii_digit() && self.len == 1 {
+            return match self.first {
+                '.' => Some('.'),
+                ',' => None,
+                _ => Some(' '),
+            };
+        }
+        Some(' ')
+    }
+}
+
+/// If `rest` starts with a parenthesised romanisation — `(zhàpiàn)`, `（it kiú kiú jī nî）` —
+/// returns its length in characters, parentheses included.
+fn romanisation_len(rest: &str) -> Option<usize> {
+    let mut letters = 0;
+    for (n, c) in rest.chars().enumerate().skip(1) {
+        if n > 80 {
+            return None;
+        }
+        let (class, payload) = lookup(c);
+        match class {
+            Class::Ascii | Class::Word => {
+                if char::from_u32(payload).is_some_and(|d| d.is_alphabetic()) {
+                    letters += 1;
+                }
+            }
+            Class::Drop => {}
+            Class::Sep => match char::from_u32(payload) {
+                Some(')') => return (letters > 0).then_some(n + 1),
+                Some(' ' | '-' | '\'' | '’' | '·' | '.' | ',') => {}
+                _ => return None,
+            },
+            Class::Cjk | Class::Multi => return None,
+        }
+    }
+    None
+}
+
+/// Folds a string the way messages are folded and returns the folded text.
+///
+/// This is what rule literals go through at compile time; [`Folded`] is the allocation-free
+/// version for the scan path.
+///
+/// ```
+/// assert_eq!(fanzha::fold("先 出-票"), "先出票");
+/// assert_eq!(fanzha::fold("兩萬塊 ＶＸ"), "两万块vx");
+/// assert_eq!(fanzha::fold("诈骗(zhàpiàn)"), "诈骗");
+/// ```
+pub fn fold(text: &str) -> String {
+    let mut f = Folded::new();
+    f.fold_from(text);
+    f.text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(text: &str) -> (String, Vec<(u32, u32)>) {
+        let mut f = Folded::new();
+        f.fold_from(text);
+        (f.text.clone(), f.origin.clone())
+    }
+
+    #[test]
+    fn separators_between_cjk_are_skipped() {
+        assert_eq!(fold("先 出-票"), "先出票");
+        assert_eq!(fold("先\u{200b}出\u{202e}票"), "先出票");
+        assert_eq!(fold("先🎫出票！！"), "先出票");
+        assert_eq!(fold("先　出　票"), "先出票");
+    }
+
+    #[test]
+    fn words_keep_one_space() {
+        assert_eq!(fold("add  my   VX"), "add my vx");
+        assert_eq!(fold("加 vx 123"), "加vx 123");
+    }
+
+    #[test]
+    fn width_case_and_script_fold() {
+        assert_eq!(fold("ＶＸ"), "vx");
+        assert_eq!(fold("５萬"), "5万");
+        assert_eq!(fold("⑤"), "5");
+        assert_eq!(fold("頭家"), "头家");
+        assert_eq!(fold("轉帳"), "转账");
+        assert_eq!(fold("piào"), "piao");
+    }
+
+    #[test]
+    fn digits_keep_decimal_point_and_drop_thousands_separator() {
+        assert_eq!(fold("1.5万"), "1.5万");
+        assert_eq!(fold("5,000元"), "5000元");
+        assert_eq!(fold("5, 000"), "5 000");
+    }
+
+    #[test]
+    fn romanisation_annotations_are_dropped() {
+        assert_eq!(fold("诈骗(zhàpiàn)"), "诈骗");
+        assert_eq!(fold("一九九二年（it kiú kiú jī nî）"), "一九九二年");
+        assert_eq!(fold("一人一个樣（tsi̍t-lâng tsi̍t-ê iūnn）"), "一人一个样");
+        // Not after CJK, or not romanisation: kept as a separator.
+        assert_eq!(fold("a (b) c"), "a b c");
+        assert_eq!(fold("先出票(100)"), "先出票100");
+    }
+
+    #[test]
+    fn offsets_point_into_the_original() {
+        let (text, origin) = spans("先 出-票");
+        assert_eq!(text, "先出票");
+        let chars: Vec<(u32, u32)> = text.char_indices().map(|(b, _)| origin[b]).collect();
+        assert_eq!(chars, vec![(0, 1), (2, 3), (4, 5)]);
+        let (text, origin) = spans("㎡");
+        assert_eq!(text, "m2");
+        assert_eq!(origin, vec![(0, 1), (0, 1)]);
+    }
+
+    #[test]
+    fn folding_is_idempotent_on_samples() {
+        for s in ["先 出-票", "兩萬塊 ＶＸ", "诈骗(zhàpiàn)", "Add Me ON wx!!", "㎡①ﬁ"] {
+            let once = fold(s);
+            assert_eq!(fold(&once), once, "{s}");
+        }
+    }
+}
