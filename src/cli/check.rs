@@ -1,0 +1,51 @@
+//! `fanzha check`: validate rule packs.
+
+use std::path::PathBuf;
+
+use fanzha::{Engine, RuleSet};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Rule files or directories to check together.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Print diagnostics as JSON Lines instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> i32 {
+    let mut b = RuleSet::builder();
+    for p in &args.paths {
+        b.add_path(p);
+    }
+    let result = b.build().and_then(|rules| Engine::new(&rules).map(|e| (rules, e)));
+    match result {
+        Ok((rules, engine)) => {
+            let s = engine.stats();
+            eprintln!(
+                "ok: {} packs, {} rules, {} literal spellings, {} regexes, automaton {} KiB",
+                rules.packs().len(),
+                s.rules,
+                s.literals,
+                s.regexes,
+                s.automaton_bytes / 1024
+            );
+            0
+        }
+        Err(e) => {
+            for d in e.diagnostics() {
+                if args.json {
+                    println!("{}", serde_json::to_string(d).unwrap_or_default());
+                } else {
+                    eprintln!("{d}");
+                }
+            }
+            if e.diagnostics().is_empty() {
+                eprintln!("{e}");
+            }
+            eprintln!("{} error(s)", e.diagnostics().len().max(1));
+            2
+        }
+    }
+}

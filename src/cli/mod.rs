@@ -1,0 +1,87 @@
+//! Command-line parsing and the subcommands.
+
+mod check;
+mod explain;
+mod scan;
+mod test;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use fanzha::{Engine, RuleSet};
+
+/// fanzha (反诈): an anti-fraud early-warning rules engine.
+///
+/// Exit codes: 0 success; 1 `test` found failing examples; 2 bad rules, bad usage or
+/// unreadable input.
+#[derive(Debug, Parser)]
+#[command(name = "fanzha", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read events as JSON Lines, write one verdict per line, in order.
+    ///
+    /// Each input line gives exactly one output line: a verdict, or {"line":N,"error":"..."}
+    /// for a line that cannot be read. Uses the bundled packs unless --rules is given.
+    Scan(scan::Args),
+    /// Validate rule packs; report every problem as file:line:column. Exit 2 on any.
+    Check(check::Args),
+    /// Run the examples embedded in rules; report failures by rule. Exit 1 on any.
+    Test(test::Args),
+    /// Show how one text is folded, which rules hit, their points and the level.
+    Explain(explain::Args),
+}
+
+/// Where rules come from: files or directories, or the bundled packs.
+#[derive(Debug, clap::Args)]
+struct RulesArg {
+    /// A rule file or a directory of *.toml rule files (repeatable). Default: the bundled packs.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+}
+
+impl RulesArg {
+    fn load(&self) -> Result<RuleSet, fanzha::Error> {
+        if self.rules.is_empty() {
+            return RuleSet::bundled();
+        }
+        let mut b = RuleSet::builder();
+        for p in &self.rules {
+            b.add_path(p);
+        }
+        b.build()
+    }
+}
+
+fn load_engine(paths: &RulesArg) -> Result<(RuleSet, Engine), i32> {
+    let rules = paths.load().map_err(|e| {
+        eprintln!("{e}");
+        2
+    })?;
+    let engine = Engine::new(&rules).map_err(|e| {
+        eprintln!("{e}");
+        2
+    })?;
+    Ok((rules, engine))
+}
+
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Scan(a) => scan::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Test(a) => test::run(a),
+        Command::Explain(a) => explain::run(a),
+    }
+}

@@ -1,0 +1,763 @@
+//! Loading and validating rule files: TOML with spans → resolved [`RuleSet`].
+//!
+//! Validation happens in two passes because sets and variants are shared between packs: the
+//! first pass parses every file and gathers set and variant definitions, the second resolves
+//! each rule against all of them. Every problem becomes a located [`Diagnostic`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::format::{CompareRaw, CondRaw, CounterRaw, PackFile, Str};
+use super::{Atom, Cond, Counter, FieldCmp, Kinds, Levels, Location, NumCmp, PackInfo, Rule, RuleSet, Scalar};
+use crate::error::{Diagnostic, Error};
+use crate::normalize::fold;
+use crate::verdict::Level;
+
+/// The most spellings one literal may expand to through variants.
+pub(crate) const MAX_SPELLINGS: usize = 512;
+/// The deepest nesting of conditions.
+const MAX_DEPTH: usize = 32;
+/// Default `within` for `near`, in folded characters.
+const DEFAULT_WITHIN: u32 = 20;
+
+/// Collects rule sources, then validates them together.
+///
+/// ```
+/// let mut b = fanzha::RuleSet::builder();
+/// b.add_source("a.toml", "[pack]\nid = \"a\"\nversion = \"1\"\n[sets]\nbig = [\"大客户\"]\n");
+/// b.add_source("b.toml", r#"
+/// [pack]
+/// id = "b"
+/// version = "1"
+/// [[rule]]
+/// id = "b.big"
+/// title = "Claims to be a big customer"
+/// category = "fake_large_order"
+/// points = 30
+/// when = { any = ["@big"] }
+/// "#);
+/// let rules = b.build()?;
+/// assert_eq!(rules.packs().len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct RuleSetBuilder {
+    sources: Vec<(String, String)>,
+    errors: Vec<Diagnostic>,
+}
+
+impl RuleSetBuilder {
+    /// An empty builder.
+    pub fn new() -> RuleSetBuilder {
+        RuleSetBuilder::default()
+    }
+
+    /// Adds a pack from a string; `name` is used in error locations.
+    pub fn add_source(&mut self, name: &str, source: &str) -> &mut RuleSetBuilder {
+        self.sources.push((name.to_string(), source.to_string()));
+        self
+    }
+
+    /// Adds a pack file, or every `*.toml` file of a directory in name order. Read errors are
+    /// reported by [`build`](RuleSetBuilder::build).
+    pub fn add_path(&mut self, path: impl AsRef<Path>) -> &mut RuleSetBuilder {
+        let path = path.as_ref();
+        if path.is_dir() {
+            let mut files: Vec<_> = match std::fs::read_dir(path) {
+                Ok(rd) => rd
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect(),
+                Err(e) => {
+                    self.errors.push(io_error(path, &e.to_string()));
+                    return self;
+                }
+            };
+            files.sort();
+            if files.is_empty() {
+                self.errors.push(io_error(path, "no .toml rule files in this directory"));
+            }
+            for f in files {
+                self.add_file(&f);
+            }
+        } else {
+            self.add_file(path);
+        }
+        self
+    }
+
+    fn add_file(&mut self, path: &Path) {
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(s) => {
+                    self.sources.push((path.display().to_string(), s));
+                }
+                Err(e) => {
+                    let at = e.utf8_error().valid_up_to();
+                    let text = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
+                    let (line, column) = line_col(&text, at);
+                    self.errors.push(Diagnostic {
+                        code: "E009",
+                        file: path.display().to_string(),
+                        line,
+                        column,
+                        rule: None,
+                        message: "the file is not valid UTF-8".into(),
+                    });
+                }
+            },
+            Err(e) => self.errors.push(io_error(path, &e.to_string())),
+        }
+    }
+
+    /// Parses and validates everything added, returning every problem found.
+    pub fn build(&self) -> Result<RuleSet, Error> {
+        let mut cx = Context { diags: self.errors.clone(), ..Context::default() };
+        let mut parsed: Vec<(usize, PackFile)> = Vec::new();
+        for (i, (name, source)) in self.sources.iter().enumerate() {
+            match toml::from_str::<PackFile>(source) {
+                Ok(pack) => parsed.push((i, pack)),
+                Err(e) => {
+                    let at = e.span().map(|s| s.start).unwrap_or(0);
+                    let (line, column) = line_col(source, at);
+                    cx.diags.push(Diagnostic {
+                        code: "E001",
+                        file: name.clone(),
+                        line,
+                        column,
+                        rule: None,
+                        message: e.message().trim().to_string(),
+                    });
+                }
+            }
+        }
+
+        // Pass 1: packs, sets, variants, levels.
+        let mut packs = Vec::new();
+        let mut pack_ids: HashMap<String, ()> = HashMap::new();
+        let mut levels: Option<(Levels, String)> = None;
+        for (i, file) in &parsed {
+            let src = Src { name: &self.sources[*i].0, text: &self.sources[*i].1 };
+            let meta = &file.pack;
+            if meta.id.get_ref().trim().is_empty() {
+                cx.error(&src, "E006", meta.id.span(), None, "pack id is empty".into());
+            } else if pack_ids.insert(meta.id.get_ref().clone(), ()).is_some() {
+                cx.error(&src, "E002", meta.id.span(), None, format!("duplicate pack id `{}`", meta.id.get_ref()));
+            }
+            if let Some(l) = &meta.levels {
+                let raw = *l.get_ref();
+                if !(raw.notice < raw.warn && raw.warn < raw.block) {
+                    cx.error(&src, "E006", l.span(), None, "levels must rise: notice < warn < block".into());
+                }
+                let these = Levels { notice: raw.notice, warn: raw.warn, block: raw.block };
+                match &levels {
+                    Some((other, from)) if *other != these => cx.error(
+                        &src,
+                        "E008",
+                        l.span(),
+                        None,
+                        format!("levels differ from those of pack `{from}`"),
+                    ),
+                    Some(_) => {}
+                    None => levels = Some((these, meta.id.get_ref().clone())),
+                }
+            }
+            for (name, terms) in &file.sets {
+                if !valid_name(name) {
+                    cx.error(&src, "E006", terms.span(), None, format!("set name `{name}` must be letters, digits, `_` or `-`"));
+                }
+                if cx.sets.contains_key(name) {
+                    cx.error(&src, "E002", terms.span(), None, format!("set `{name}` is defined twice"));
+                } else {
+                    cx.sets.insert(name.clone(), (terms.get_ref().clone(), *i));
+                }
+            }
+            for (canonical, spellings) in &file.variants {
+                let key = fold(canonical);
+                if key.is_empty() {
+                    cx.error(&src, "E007", spellings.span(), None, format!("variant key `{canonical}` folds to nothing"));
+                    continue;
+                }
+                for s in spellings.get_ref() {
+                    let f = fold(s.get_ref());
+                    if f.is_empty() {
+                        cx.error(&src, "E007", s.span(), None, format!("variant `{}` folds to nothing", s.get_ref()));
+                    } else if f != key {
+                        cx.variants.entry(key.clone()).or_default().insert(f);
+                    }
+                }
+            }
+            packs.push(PackInfo {
+                id: meta.id.get_ref().clone(),
+                version: meta.version.clone(),
+                description: meta.description.clone(),
+                languages: meta.languages.clone(),
+                file: src.name.to_string(),
+            });
+        }
+
+        // Pass 2: rules.
+        let mut rules = Vec::new();
+        let mut rule_ids: HashMap<String, ()> = HashMap::new();
+        for (i, file) in &parsed {
+            let src = Src { name: &self.sources[*i].0, text: &self.sources[*i].1 };
+            let file_arc: Arc<str> = Arc::from(src.name);
+            let pack_counters: Vec<Counter> =
+                file.counter.iter().filter_map(|c| cx.counter(&src, None, c)).collect();
+            for raw in &file.rule {
+                let id = raw.id.get_ref().clone();
+                let rid = Some(id.as_str());
+                if !valid_name(&id.replace('.', "_")) || id.is_empty() {
+                    cx.error(&src, "E006", raw.id.span(), rid, "rule id must be letters, digits, `.`, `_` or `-`".into());
+                }
+                if rule_ids.insert(id.clone(), ()).is_some() {
+                    cx.error(&src, "E002", raw.id.span(), rid, format!("duplicate rule id `{id}`"));
+                }
+                let category = raw.category.get_ref();
+                if category.is_empty()
+                    || !category.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                {
+                    cx.error(&src, "E006", raw.category.span(), rid, "category must be snake_case".into());
+                }
+                let mut kinds = Kinds { message: raw.kinds.is_empty(), transaction: false };
+                for k in &raw.kinds {
+                    match k.get_ref().as_str() {
+                        "message" => kinds.message = true,
+                        "transaction" => kinds.transaction = true,
+                        other => cx.error(
+                            &src,
+                            "E006",
+                            k.span(),
+                            rid,
+                            format!("unknown event kind `{other}` (message, transaction)"),
+                        ),
+                    }
+                }
+                let points = *raw.points.get_ref();
+                if !(1..=1000).contains(&points) {
+                    cx.error(&src, "E006", raw.points.span(), rid, "points must be between 1 and 1000".into());
+                }
+                let when = cx.cond(&src, rid, raw.when.get_ref(), raw.when.span(), 0);
+                if let Some(w) = &when {
+                    if !positive(w) {
+                        cx.error(
+                            &src,
+                            "E005",
+                            raw.when.span(),
+                            rid,
+                            "the condition has nothing positive to look for (any, all, near, amount or field)".into(),
+                        );
+                    }
+                }
+                let mut counters: Vec<Counter> =
+                    raw.counter.iter().filter_map(|c| cx.counter(&src, rid, c)).collect();
+                counters.extend(pack_counters.iter().cloned());
+                let examples = |v: &Vec<Str>| {
+                    v.iter().map(|s| (s.get_ref().clone(), src.location(&file_arc, s.span().start))).collect()
+                };
+                if let Some(when) = when {
+                    rules.push(Rule {
+                        id,
+                        title: raw.title.clone(),
+                        category: category.clone(),
+                        kinds,
+                        points: points.clamp(1, 1000) as u32,
+                        advice: raw.advice.clone(),
+                        tags: raw.tags.clone(),
+                        when,
+                        counters,
+                        examples_match: examples(&raw.examples.matches),
+                        examples_no_match: examples(&raw.examples.no_match),
+                        location: src.location(&file_arc, raw.id.span().start),
+                    });
+                }
+            }
+        }
+
+        if cx.diags.is_empty() {
+            Ok(RuleSet { packs, rules, levels: levels.map(|l| l.0).unwrap_or_default() })
+        } else {
+            Err(Error::Rules(cx.diags))
+        }
+    }
+}
+
+fn io_error(path: &Path, message: &str) -> Diagnostic {
+    Diagnostic {
+        code: "E009",
+        file: path.display().to_string(),
+        line: 1,
+        column: 1,
+        rule: None,
+        message: format!("cannot read: {message}"),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Whether a condition looks for something rather than only for absence.
+fn positive(c: &Cond) -> bool {
+    match c {
+        Cond::Any(_) | Cond::All(_) | Cond::Near { .. } | Cond::Amount(_) | Cond::Field(_) => true,
+        Cond::None(_) | Cond::NoneOf(_) => false,
+        Cond::AllOf(v) => v.iter().any(positive),
+        Cond::AnyOf(v) => !v.is_empty() && v.iter().all(positive),
+    }
+}
+
+/// 1-based line and character column of byte offset `at`.
+pub(crate) fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let mut at = at;
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|p| p + 1).unwrap_or(0);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+struct Src<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl Src<'_> {
+    fn location(&self, file: &Arc<str>, at: usize) -> Location {
+        let (line, column) = line_col(self.text, at);
+        Location { file: file.clone(), line, column }
+    }
+}
+
+#[derive(Default)]
+struct Context {
+    diags: Vec<Diagnostic>,
+    /// Set name → (terms, index of the source defining it).
+    sets: BTreeMap<String, (Vec<Str>, usize)>,
+    /// Folded canonical text → folded spellings.
+    variants: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Context {
+    fn error(&mut self, src: &Src, code: &'static str, span: Range<usize>, rule: Option<&str>, message: String) {
+        let (line, column) = line_col(src.text, span.start);
+        self.diags.push(Diagnostic {
+            code,
+            file: src.name.to_string(),
+            line,
+            column,
+            rule: rule.map(str::to_string),
+            message,
+        });
+    }
+
+    fn counter(&mut self, src: &Src, rule: Option<&str>, raw: &CounterRaw) -> Option<Counter> {
+        let when = self.cond(src, rule, raw.when.get_ref(), raw.when.span(), 0)?;
+        let max_level = match &raw.max_level {
+            None => None,
+            Some(l) => match l.get_ref().as_str() {
+                "none" => Some(Level::None),
+                "notice" => Some(Level::Notice),
+                "warn" => Some(Level::Warn),
+                "block" => Some(Level::Block),
+                other => {
+                    self.error(src, "E006", l.span(), rule, format!("unknown level `{other}` (none, notice, warn, block)"));
+                    None
+                }
+            },
+        };
+        let points = raw.points.unwrap_or(0);
+        if points > 0 {
+            self.error(src, "E006", raw.when.span(), rule, "counter points must be negative".into());
+        }
+        if raw.cancel.is_none() && raw.points.is_none() && raw.cap.is_none() && raw.max_level.is_none() {
+            self.error(
+                src,
+                "E005",
+                raw.when.span(),
+                rule,
+                "a counter needs one of cancel, points, cap or max_level".into(),
+            );
+        }
+        Some(Counter { when, cancel: raw.cancel.unwrap_or(false), points, cap: raw.cap, max_level })
+    }
+
+    fn cond(&mut self, src: &Src, rule: Option<&str>, raw: &CondRaw, span: Range<usize>, depth: usize) -> Option<Cond> {
+        if depth > MAX_DEPTH {
+            self.error(src, "E005", span, rule, format!("conditions nest deeper than {MAX_DEPTH}"));
+            return None;
+        }
+        let mut parts = Vec::new();
+        let mut ok = true;
+        if let Some(terms) = &raw.any {
+            match self.terms_flat(src, rule, terms, &span) {
+                Some(atoms) => parts.push(Cond::Any(atoms)),
+                None => ok = false,
+            }
+        }
+        if let Some(terms) = &raw.all {
+            let mut slots = Vec::new();
+            for t in terms {
+                match self.term(src, rule, t, &mut Vec::new()) {
+                    Some(a) => slots.push(a),
+                    None => ok = false,
+                }
+            }
+            if terms.is_empty() {
+                self.error(src, "E005", span.clone(), rule, "`all` is empty".into());
+                ok = false;
+            }
+            parts.push(Cond::All(slots));
+        }
+        if let Some(terms) = &raw.none {
+            match self.terms_flat(src, rule, terms, &span) {
+                Some(atoms) => parts.push(Cond::None(atoms)),
+                None => ok = false,
+            }
+        }
+        if let Some(groups) = &raw.near {
+            if groups.len() < 2 {
+                self.error(src, "E005", span.clone(), rule, "`near` needs at least two groups of terms".into());
+                ok = false;
+            }
+            let mut out = Vec::new();
+            for g in groups {
+                match self.terms_flat(src, rule, g, &span) {
+                    Some(atoms) => out.push(atoms),
+                    None => ok = false,
+                }
+            }
+            let within = raw.within.as_ref().map(|w| *w.get_ref()).unwrap_or(DEFAULT_WITHIN);
+            parts.push(Cond::Near { groups: out, within, ordered: raw.ordered.unwrap_or(false) });
+        } else if raw.within.is_some() || raw.ordered.is_some() {
+            self.error(src, "E005", span.clone(), rule, "`within` and `ordered` go with `near`".into());
+            ok = false;
+        }
+        if let Some(cmp) = &raw.amount {
+            match self.compare(src, rule, cmp.get_ref(), cmp.span(), false) {
+                Some(FieldCmp { num, .. }) => parts.push(Cond::Amount(num)),
+                None => ok = false,
+            }
+        }
+        if let Some(cmp) = &raw.field {
+            match self.compare(src, rule, cmp.get_ref(), cmp.span(), true) {
+                Some(f) => parts.push(Cond::Field(f)),
+                None => ok = false,
+            }
+        }
+        for (list, make) in [
+            (&raw.all_of, Cond::AllOf as fn(Vec<Cond>) -> Cond),
+            (&raw.any_of, Cond::AnyOf),
+            (&raw.none_of, Cond::NoneOf),
+        ] {
+            if let Some(list) = list {
+                if list.is_empty() {
+                    self.error(src, "E005", span.clone(), rule, "an empty list of conditions".into());
+                    ok = false;
+                }
+                let mut subs = Vec::new();
+                for c in list {
+                    match self.cond(src, rule, c.get_ref(), c.span(), depth + 1) {
+                        Some(c) => subs.push(c),
+                        None => ok = false,
+                    }
+                }
+                parts.push(make(subs));
+            }
+        }
+        if parts.is_empty() && ok {
+            self.error(src, "E005", span, rule, "an empty condition".into());
+            return None;
+        }
+        if !ok {
+            return None;
+        }
+        Some(if parts.len() == 1 { parts.pop().unwrap() } else { Cond::AllOf(parts) })
+    }
+
+    fn compare(&mut self, src: &Src, rule: Option<&str>, raw: &CompareRaw, span: Range<usize>, field: bool) -> Option<FieldCmp> {
+        let scalar = |v: &toml::Value| match v {
+            toml::Value::String(s) => Some(Scalar::Str(s.clone())),
+            toml::Value::Integer(i) => Some(Scalar::Num(*i as f64)),
+            toml::Value::Float(f) => Some(Scalar::Num(*f)),
+            toml::Value::Boolean(b) => Some(Scalar::Bool(*b)),
+            _ => None,
+        };
+        let name = match (&raw.name, field) {
+            (Some(n), true) => n.clone(),
+            (None, true) => {
+                self.error(src, "E005", span, rule, "`field` needs a `name`".into());
+                return None;
+            }
+            (Some(_), false) => {
+                self.error(src, "E005", span, rule, "`amount` takes no `name`".into());
+                return None;
+            }
+            (None, false) => String::new(),
+        };
+        let num_eq = match (&raw.eq, field) {
+            (Some(v), false) => match scalar(v) {
+                Some(Scalar::Num(n)) => Some(n),
+                _ => {
+                    self.error(src, "E005", span, rule, "`amount` compares with numbers".into());
+                    return None;
+                }
+            },
+            _ => None,
+        };
+        let num = NumCmp { ge: raw.ge, gt: raw.gt, le: raw.le, lt: raw.lt, eq: num_eq };
+        let mut out = FieldCmp {
+            name,
+            eq: if field { raw.eq.as_ref().and_then(scalar) } else { None },
+            ne: raw.ne.as_ref().and_then(scalar),
+            one_of: raw.one_of.as_ref().map(|v| v.iter().filter_map(scalar).collect()),
+            num,
+            contains: raw.contains.as_ref().map(|s| fold(s)),
+            exists: raw.exists,
+        };
+        if !field {
+            if raw.ne.is_some() || raw.one_of.is_some() || raw.contains.is_some() || raw.exists.is_some() {
+                self.error(src, "E005", span, rule, "`amount` takes ge, gt, le, lt or eq".into());
+                return None;
+            }
+            if out.num == NumCmp::default() {
+                self.error(src, "E005", span, rule, "`amount` needs an operator: ge, gt, le, lt or eq".into());
+                return None;
+            }
+        } else if out.eq.is_none()
+            && out.ne.is_none()
+            && out.one_of.is_none()
+            && out.num == NumCmp::default()
+            && out.contains.is_none()
+            && out.exists.is_none()
+        {
+            self.error(src, "E005", span, rule, "`field` needs an operator: eq, ne, in, ge, gt, le, lt, contains or exists".into());
+            return None;
+        }
+        if let Some(c) = &out.contains {
+            if c.is_empty() {
+                out.contains = None;
+            }
+        }
+        Some(out)
+    }
+
+    fn terms_flat(&mut self, src: &Src, rule: Option<&str>, terms: &[Str], span: &Range<usize>) -> Option<Vec<Atom>> {
+        if terms.is_empty() {
+            self.error(src, "E005", span.clone(), rule, "an empty list of terms".into());
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut ok = true;
+        for t in terms {
+            match self.term(src, rule, t, &mut Vec::new()) {
+                Some(a) => out.extend(a),
+                None => ok = false,
+            }
+        }
+        out.sort();
+        out.dedup();
+        ok.then_some(out)
+    }
+
+    /// Resolves one term to its atoms: a set's members, a regex, or a literal's spellings.
+    fn term(&mut self, src: &Src, rule: Option<&str>, t: &Str, stack: &mut Vec<String>) -> Option<Vec<Atom>> {
+        let text = t.get_ref();
+        if let Some(name) = text.strip_prefix('@') {
+            if stack.iter().any(|s| s == name) {
+                self.error(src, "E005", t.span(), rule, format!("set `{name}` refers to itself"));
+                return None;
+            }
+            let Some((members, _)) = self.sets.get(name).cloned() else {
+                self.error(src, "E003", t.span(), rule, format!("undefined set `@{name}`"));
+                return None;
+            };
+            stack.push(name.to_string());
+            let mut out = Vec::new();
+            let mut ok = true;
+            for m in &members {
+                // Members are located in their own file; report problems at the reference.
+                let m = Str::new(t.span(), m.get_ref().clone());
+                match self.term(src, rule, &m, stack) {
+                    Some(a) => out.extend(a),
+                    None => ok = false,
+                }
+            }
+            stack.pop();
+            return ok.then_some(out);
+        }
+        if text.len() >= 2 && text.starts_with('/') && text.ends_with('/') {
+            let pattern = fold_regex(&text[1..text.len() - 1]);
+            return match check_regex(&pattern) {
+                Ok(()) => Some(vec![Atom::Regex(pattern)]),
+                Err(message) => {
+                    self.error(src, "E004", t.span(), rule, message);
+                    None
+                }
+            };
+        }
+        let folded = fold(text);
+        if folded.is_empty() {
+            self.error(src, "E007", t.span(), rule, format!("literal `{text}` folds to nothing"));
+            return None;
+        }
+        match self.spellings(&folded) {
+            Ok(all) => Some(all.into_iter().map(Atom::Literal).collect()),
+            Err(n) => {
+                self.error(
+                    src,
+                    "E007",
+                    t.span(),
+                    rule,
+                    format!("literal `{text}` expands to more than {MAX_SPELLINGS} spellings through variants ({n} so far)"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Every spelling of a folded literal under the declared variants.
+    fn spellings(&self, folded: &str) -> Result<BTreeSet<String>, usize> {
+        let mut all = BTreeSet::new();
+        all.insert(folded.to_string());
+        // Substitute each canonical text everywhere it occurs, one canonical at a time, so
+        // spellings combine (加微信转账 → 加vx转帐).
+        for (canonical, spellings) in &self.variants {
+            if !folded.contains(canonical.as_str()) {
+                continue;
+            }
+            let mut next = all.clone();
+            for s in &all {
+                for (pos, _) in s.match_indices(canonical.as_str()) {
+                    for v in spellings {
+                        let mut t = String::with_capacity(s.len() + v.len());
+                        t.push_str(&s[..pos]);
+                        t.push_str(v);
+                        t.push_str(&s[pos + canonical.len()..]);
+                        next.insert(t);
+                        if next.len() > MAX_SPELLINGS {
+                            return Err(next.len());
+                        }
+                    }
+                }
+            }
+            all = next;
+        }
+        Ok(all)
+    }
+}
+
+/// Folds the CJK characters of a regex so `萬` in a pattern meets `万` in folded text; ASCII
+/// is left alone because it carries the regex syntax.
+fn fold_regex(pattern: &str) -> String {
+    pattern
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                let f = fold(&c.to_string());
+                if f.chars().count() == 1 && !f.is_ascii() {
+                    f
+                } else {
+                    c.to_string()
+                }
+            }
+        })
+        .collect()
+}
+
+fn check_regex(pattern: &str) -> Result<(), String> {
+    let hir = regex_syntax::Parser::new()
+        .parse(pattern)
+        .map_err(|e| format!("invalid regular expression: {}", e.to_string().lines().last().unwrap_or("")))?;
+    if hir.properties().minimum_len() == Some(0) {
+        return Err("this regular expression can match the empty string".into());
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| format!("invalid regular expression: {e}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(src: &str) -> Vec<Diagnostic> {
+        match RuleSet::from_str("t.toml", src) {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.diagnostics().to_vec(),
+        }
+    }
+
+    const HEAD: &str = "[pack]\nid = \"t\"\nversion = \"1\"\n";
+
+    fn rule(when: &str) -> String {
+        format!("{HEAD}[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {when}\n")
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let d = err(&format!("{HEAD}[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {{ any = [\"a\"] }}\nwhne = 1\n"));
+        assert_eq!(d[0].code, "E001");
+        assert_eq!((d[0].line, d[0].column), (10, 1));
+        assert!(d[0].message.contains("whne"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn undefined_set_names_rule_and_place() {
+        let d = err(&rule("{ any = [\"@nope\"] }"));
+        assert_eq!(d[0].code, "E003");
+        assert_eq!(d[0].rule.as_deref(), Some("t.r"));
+        assert_eq!(d[0].line, 9);
+        assert_eq!(d[0].column, 17);
+    }
+
+    #[test]
+    fn duplicate_rule_ids() {
+        let one = "[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = { any = [\"a\"] }\n";
+        let d = err(&format!("{HEAD}{one}{one}"));
+        assert_eq!(d[0].code, "E002");
+        assert_eq!(d[0].line, 11);
+    }
+
+    #[test]
+    fn empty_matching_regex_is_rejected() {
+        assert_eq!(err(&rule("{ any = [\"/a*/\"] }"))[0].code, "E004");
+        assert_eq!(err(&rule("{ any = [\"/(/\"] }"))[0].code, "E004");
+    }
+
+    #[test]
+    fn only_negative_condition_is_rejected() {
+        assert_eq!(err(&rule("{ none = [\"a\"] }"))[0].code, "E005");
+    }
+
+    #[test]
+    fn variants_expand_inside_literals() {
+        let src = format!(
+            "{HEAD}[variants]\n\"微信\" = [\"vx\", \"薇信\"]\n[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {{ any = [\"加微信\"] }}\n"
+        );
+        let rs = RuleSet::from_str("t.toml", &src).unwrap();
+        let Cond::Any(atoms) = &rs.rules[0].when else { panic!() };
+        let lits: Vec<&str> = atoms
+            .iter()
+            .map(|a| match a {
+                Atom::Literal(s) => s.as_str(),
+                Atom::Regex(_) => "",
+            })
+            .collect();
+        assert_eq!(lits, vec!["加vx", "加微信", "加薇信"]);
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\n先出票x", 3 + 9), (2, 4));
+    }
+}

@@ -1,0 +1,273 @@
+//! Rule packs: the file format, loading, and validation.
+//!
+//! A [`RuleSet`] is one or more packs loaded together and checked as a whole (sets and
+//! variant spellings are shared between packs). It holds rules in resolved form — set
+//! references expanded, regexes checked, thresholds agreed — ready for
+//! [`Engine::new`](crate::Engine::new) to compile. Problems are collected, not thrown one by
+//! one: a pack author sees every error of a file at once, each located by file, line and
+//! column.
+
+mod bundled;
+mod examples;
+mod format;
+mod load;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use examples::{ExampleFailure, ExampleReport};
+pub use load::RuleSetBuilder;
+
+use crate::error::Error;
+use crate::verdict::Level;
+
+/// Score thresholds for the levels: a score at or above `warn` is a warning, and so on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Levels {
+    /// Lowest score that earns a notice.
+    pub notice: u32,
+    /// Lowest score that earns a warning.
+    pub warn: u32,
+    /// Lowest score that earns a block.
+    pub block: u32,
+}
+
+impl Default for Levels {
+    fn default() -> Levels {
+        Levels { notice: 30, warn: 60, block: 100 }
+    }
+}
+
+impl Levels {
+    /// The level a score earns.
+    pub fn level(&self, score: u32) -> Level {
+        if score >= self.block {
+            Level::Block
+        } else if score >= self.warn {
+            Level::Warn
+        } else if score >= self.notice {
+            Level::Notice
+        } else {
+            Level::None
+        }
+    }
+
+    /// The highest score that stays at `level` or below.
+    pub(crate) fn ceiling(&self, level: Level) -> u32 {
+        match level {
+            Level::None => self.notice.saturating_sub(1),
+            Level::Notice => self.warn.saturating_sub(1),
+            Level::Warn => self.block.saturating_sub(1),
+            Level::Block => u32::MAX,
+        }
+    }
+}
+
+/// Where something was written: file, 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The file or source name.
+    pub file: Arc<str>,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+/// Metadata of one loaded pack.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackInfo {
+    /// Unique pack id.
+    pub id: String,
+    /// The pack's version string.
+    pub version: String,
+    /// What the pack is for.
+    pub description: String,
+    /// Language and dialect tags.
+    pub languages: Vec<String>,
+    /// The file it came from.
+    pub file: String,
+}
+
+/// The kinds of event a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Kinds {
+    pub message: bool,
+    pub transaction: bool,
+}
+
+/// A term after set expansion: what one slot of a condition may match.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Atom {
+    /// A literal, already folded and expanded to one spelling.
+    Literal(String),
+    /// A regular expression over folded text.
+    Regex(String),
+}
+
+/// Numeric comparison; all bounds must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct NumCmp {
+    pub ge: Option<f64>,
+    pub gt: Option<f64>,
+    pub le: Option<f64>,
+    pub lt: Option<f64>,
+    pub eq: Option<f64>,
+}
+
+impl NumCmp {
+    pub(crate) fn holds(&self, v: f64) -> bool {
+        self.ge.is_none_or(|b| v >= b)
+            && self.gt.is_none_or(|b| v > b)
+            && self.le.is_none_or(|b| v <= b)
+            && self.lt.is_none_or(|b| v < b)
+            && self.eq.is_none_or(|b| v == b)
+    }
+}
+
+/// A scalar an event field is compared with.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Scalar {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+}
+
+/// Comparison of an event field.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FieldCmp {
+    pub name: String,
+    pub eq: Option<Scalar>,
+    pub ne: Option<Scalar>,
+    pub one_of: Option<Vec<Scalar>>,
+    pub num: NumCmp,
+    /// Folded, so it compares like rule literals.
+    pub contains: Option<String>,
+    pub exists: Option<bool>,
+}
+
+/// A resolved condition.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cond {
+    /// At least one atom appears.
+    Any(Vec<Atom>),
+    /// Each slot has at least one atom appearing.
+    All(Vec<Vec<Atom>>),
+    /// No atom appears.
+    None(Vec<Atom>),
+    /// An atom of each group, at most `within` folded characters apart.
+    Near { groups: Vec<Vec<Atom>>, within: u32, ordered: bool },
+    /// An amount mentioned in the text compares so (in yuan).
+    Amount(NumCmp),
+    /// An event field compares so.
+    Field(FieldCmp),
+    AllOf(Vec<Cond>),
+    AnyOf(Vec<Cond>),
+    NoneOf(Vec<Cond>),
+}
+
+/// What counter-evidence does to a hit.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Counter {
+    pub when: Cond,
+    pub cancel: bool,
+    pub points: i64,
+    pub cap: Option<u32>,
+    pub max_level: Option<Level>,
+}
+
+/// A rule in resolved form.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub kinds: Kinds,
+    pub points: u32,
+    pub advice: Vec<String>,
+    pub tags: Vec<String>,
+    pub when: Cond,
+    /// The rule's own counters followed by its pack's.
+    pub counters: Vec<Counter>,
+    pub examples_match: Vec<(String, Location)>,
+    pub examples_no_match: Vec<(String, Location)>,
+    pub location: Location,
+}
+
+/// Rule packs loaded together and validated, ready to compile.
+///
+/// ```
+/// let rules = fanzha::RuleSet::from_str("demo.toml", r#"
+/// [pack]
+/// id = "demo"
+/// version = "1"
+///
+/// [[rule]]
+/// id = "demo.print-first"
+/// title = "Print before paying"
+/// category = "fake_large_order"
+/// points = 70
+/// when = { any = ["先出票"] }
+/// "#)?;
+/// assert_eq!(rules.rule_count(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub(crate) packs: Vec<PackInfo>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) levels: Levels,
+}
+
+impl RuleSet {
+    /// A builder to load several files or sources as one set.
+    pub fn builder() -> RuleSetBuilder {
+        RuleSetBuilder::new()
+    }
+
+    /// The packs bundled with fanzha (compiled into the crate; no files needed).
+    pub fn bundled() -> Result<RuleSet, Error> {
+        let mut b = RuleSetBuilder::new();
+        for (name, source) in bundled::PACKS {
+            b.add_source(name, source);
+        }
+        b.build()
+    }
+
+    /// Loads one pack from a string; `name` is used in error locations.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(name: &str, source: &str) -> Result<RuleSet, Error> {
+        let mut b = RuleSetBuilder::new();
+        b.add_source(name, source);
+        b.build()
+    }
+
+    /// Loads a pack file, or every `*.toml` file in a directory (in name order).
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<RuleSet, Error> {
+        let mut b = RuleSetBuilder::new();
+        b.add_path(path);
+        b.build()
+    }
+
+    /// The loaded packs.
+    pub fn packs(&self) -> &[PackInfo] {
+        &self.packs
+    }
+
+    /// Number of rules.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Score thresholds.
+    pub fn levels(&self) -> Levels {
+        self.levels
+    }
+
+    /// A version string naming every pack and its version, e.g. `common@1.0.0+merchant@1.2`.
+    pub fn version(&self) -> String {
+        let parts: Vec<String> = self.packs.iter().map(|p| format!("{}@{}", p.id, p.version)).collect();
+        parts.join("+")
+    }
+}

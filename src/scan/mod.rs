@@ -1,0 +1,359 @@
+//! Scanning: fold the text, find every atom once, evaluate only the rules some atom of which
+//! hit, and score.
+//!
+//! A [`Scanner`] owns the scratch space of one thread. Buffers grow to the longest message
+//! seen and are then reused, so a message that hits nothing costs no allocation.
+
+mod eval;
+
+use std::sync::Arc;
+
+use crate::compile::{Engine, Inner};
+use crate::event::{Event, EventKind};
+use crate::normalize::amount::{find_amounts, Amount};
+use crate::normalize::Folded;
+use crate::verdict::{Hit, Level, Verdict};
+
+/// One occurrence of an atom in the folded text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct AtomHit {
+    pub atom: u32,
+    /// Byte offsets in the folded text.
+    pub start: u32,
+    pub end: u32,
+}
+
+/// Per-thread scratch space for scanning with an [`Engine`].
+///
+/// ```
+/// let engine = fanzha::Engine::bundled()?;
+/// let mut scanner = engine.scanner();
+/// for text in ["今天生意好", "老板先出票，我等下转你"] {
+///     let verdict = scanner.scan_text(text);
+///     println!("{} {}", verdict.level, verdict.score);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Scanner {
+    engine: Engine,
+    folded: Folded,
+    hits: Vec<AtomHit>,
+    /// Per atom: (stamp, first, last+1) into `hits`; valid when stamp == `stamp`.
+    ranges: Vec<(u32, u32, u32)>,
+    /// Per regex atom: the stamp of the message it was last run on.
+    regex_done: Vec<u32>,
+    /// Per rule: the stamp of the message it was last made a candidate for.
+    candidate_stamp: Vec<u32>,
+    candidates: Vec<u32>,
+    amounts: Vec<Amount>,
+    amounts_stamp: u32,
+    stamp: u32,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Scanner {
+    /// A scanner for `engine`.
+    pub fn new(engine: Engine) -> Scanner {
+        let atoms = engine.inner.literal_count as usize + engine.inner.regexes.len();
+        let rules = engine.inner.rules.len();
+        let regexes = engine.inner.regexes.len();
+        Scanner {
+            engine,
+            folded: Folded::new(),
+            hits: Vec::new(),
+            ranges: vec![(0, 0, 0); atoms],
+            regex_done: vec![0; regexes],
+            candidate_stamp: vec![0; rules],
+            candidates: Vec::new(),
+            amounts: Vec::new(),
+            amounts_stamp: 0,
+            stamp: 0,
+            spans: Vec::new(),
+        }
+    }
+
+    /// The engine this scanner scans with.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The folded text of the last scan (for explaining a verdict).
+    pub fn folded(&self) -> &Folded {
+        &self.folded
+    }
+
+    /// Scans a chat message's text.
+    pub fn scan_text(&mut self, text: &str) -> Verdict {
+        self.run(text, EventKind::Message, None)
+    }
+
+    /// Scans an event: a message's text, or a transaction's memo and fields.
+    pub fn scan(&mut self, event: &Event) -> Verdict {
+        let mut v = self.run(event.text(), event.kind(), Some(event));
+        v.id = event.id().map(str::to_string);
+        v
+    }
+
+    fn next_stamp(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            // Wrapped after four billion messages: clear so old stamps can't look current.
+            self.ranges.iter_mut().for_each(|r| r.0 = 0);
+            self.regex_done.iter_mut().for_each(|r| *r = 0);
+            self.candidate_stamp.iter_mut().for_each(|r| *r = 0);
+            self.amounts_stamp = 0;
+            self.stamp = 1;
+        }
+    }
+
+    fn run(&mut self, text: &str, kind: EventKind, event: Option<&Event>) -> Verdict {
+        let inner = Arc::clone(&self.engine.inner);
+        self.next_stamp();
+        self.folded.fold_from(text);
+        self.find_literals(&inner);
+        self.collect_candidates(&inner, kind);
+
+        let mut hits: Vec<(usize, Hit)> = Vec::new();
+        let mut cap_level: Option<Level> = None;
+        for ci in 0..self.candidates.len() {
+            let r = self.candidates[ci] as usize;
+            let rule = &inner.rules[r];
+            if !self.eval(&inner, &rule.when, event) {
+                continue;
+            }
+            let mut points = rule.points as i64;
+            let mut cancelled = false;
+            for c in rule.counters.iter() {
+                if !self.eval(&inner, &c.when, event) {
+                    continue;
+                }
+                cancelled |= c.cancel;
+                points += c.points;
+                if let Some(cap) = c.cap {
+                    points = points.min(cap as i64);
+                }
+                if let Some(l) = c.max_level {
+                    cap_level = Some(cap_level.map_or(l, |m| m.min(l)));
+                }
+            }
+            if cancelled || points <= 0 {
+                continue;
+            }
+            let (evidence, spans) = self.evidence(&inner, r, text);
+            hits.push((r, Hit {
+                rule: rule.id.clone(),
+                category: rule.category.clone(),
+                score: points as u32,
+                evidence,
+                spans,
+            }));
+        }
+        score(&inner, hits, cap_level)
+    }
+
+    /// Runs the automaton and groups hits by atom.
+    fn find_literals(&mut self, inner: &Inner) {
+        self.hits.clear();
+        let Some(ac) = &inner.automaton else { return };
+        let text = self.folded.as_str();
+        let bytes = text.as_bytes();
+        for m in ac.find_overlapping_iter(text) {
+            let p = m.pattern().as_usize();
+            let e = inner.edges[p];
+            // Latin literals match whole words at their Latin edges.
+            if e.letter_start && m.start() > 0 && bytes[m.start() - 1].is_ascii_alphabetic() {
+                continue;
+            }
+            if e.letter_end && bytes.get(m.end()).is_some_and(u8::is_ascii_alphabetic) {
+                continue;
+            }
+            self.hits.push(AtomHit { atom: p as u32, start: m.start() as u32, end: m.end() as u32 });
+        }
+        self.hits.sort_unstable();
+        let mut i = 0;
+        while i < self.hits.len() {
+            let atom = self.hits[i].atom;
+            let mut j = i + 1;
+            while j < self.hits.len() && self.hits[j].atom == atom {
+                j += 1;
+            }
+            self.ranges[atom as usize] = (self.stamp, i as u32, j as u32);
+            i = j;
+        }
+    }
+
+    fn collect_candidates(&mut self, inner: &Inner, kind: EventKind) {
+        self.candidates.clear();
+        let applies = |r: u32| {
+            let k = inner.rules[r as usize].kinds;
+            match kind {
+                EventKind::Message => k.message,
+                EventKind::Transaction => k.transaction,
+            }
+        };
+        let mut i = 0;
+        while i < self.hits.len() {
+            let atom = self.hits[i].atom as usize;
+            let (_, _, end) = self.ranges[atom];
+            let (s, e) = (inner.trigger_start[atom] as usize, inner.trigger_start[atom + 1] as usize);
+            for &r in &inner.trigger_rules[s..e] {
+                if self.candidate_stamp[r as usize] != self.stamp && applies(r) {
+                    self.candidate_stamp[r as usize] = self.stamp;
+                    self.candidates.push(r);
+                }
+            }
+            i = end as usize;
+        }
+        for &r in inner.always.iter() {
+            if self.candidate_stamp[r as usize] != self.stamp && applies(r) {
+                self.candidate_stamp[r as usize] = self.stamp;
+                self.candidates.push(r);
+            }
+        }
+        // Rule order, so verdicts do not depend on which atom was seen first.
+        self.candidates.sort_unstable();
+    }
+
+    /// Hits of an atom in this message, running its regex first if it is one.
+    fn atom_hits(&mut self, inner: &Inner, atom: u32) -> &[AtomHit] {
+        if atom >= inner.literal_count {
+            let r = (atom - inner.literal_count) as usize;
+            if self.regex_done[r] != self.stamp {
+                self.regex_done[r] = self.stamp;
+                let start = self.hits.len();
+                for m in inner.regexes[r].find_iter(self.folded.as_str()) {
+                    if m.start() < m.end() {
+                        self.hits.push(AtomHit { atom, start: m.start() as u32, end: m.end() as u32 });
+                    }
+                }
+                if self.hits.len() > start {
+                    self.ranges[atom as usize] = (self.stamp, start as u32, self.hits.len() as u32);
+                }
+            }
+        }
+        let (stamp, s, e) = self.ranges[atom as usize];
+        if stamp == self.stamp {
+            &self.hits[s as usize..e as usize]
+        } else {
+            &[]
+        }
+    }
+
+    fn amounts(&mut self) -> &[Amount] {
+        if self.amounts_stamp != self.stamp {
+            self.amounts_stamp = self.stamp;
+            self.amounts.clear();
+            find_amounts(self.folded.as_str(), &mut self.amounts);
+        }
+        &self.amounts
+    }
+
+    /// The rule's evidence: every hit of its atoms and every amount that satisfied it, as
+    /// merged spans of the original text.
+    fn evidence(&mut self, inner: &Inner, rule: usize, original: &str) -> (Vec<String>, Vec<[usize; 2]>) {
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.clear();
+        let r = &inner.rules[rule];
+        for &a in r.evidence_atoms.iter() {
+            for h in self.atom_hits(inner, a) {
+                spans.push((h.start as usize, h.end as usize));
+            }
+        }
+        if r.uses_amounts {
+            let bounds = amount_bounds(&r.when);
+            for a in self.amounts().to_vec() {
+                if bounds.iter().any(|b| b.holds(a.fen as f64 / 100.0)) {
+                    spans.push((a.start, a.end));
+                }
+            }
+        }
+        let mut out: Vec<(usize, usize)> =
+            spans.iter().map(|&(s, e)| self.folded.original_span(s, e)).collect();
+        self.spans = spans;
+        out.sort_unstable();
+        let mut merged: Vec<[usize; 2]> = Vec::with_capacity(out.len());
+        for (s, e) in out {
+            match merged.last_mut() {
+                Some(last) if s <= last[1] => last[1] = last[1].max(e),
+                _ => merged.push([s, e]),
+            }
+        }
+        let evidence = char_slices(original, &merged);
+        (evidence, merged)
+    }
+}
+
+fn amount_bounds(node: &crate::compile::program::Node) -> Vec<&crate::rules::NumCmp> {
+    use crate::compile::program::Node;
+    let mut out = Vec::new();
+    fn walk<'a>(n: &'a Node, out: &mut Vec<&'a crate::rules::NumCmp>) {
+        match n {
+            Node::Amount(c) => out.push(c),
+            Node::AllOf(v) | Node::AnyOf(v) => v.iter().for_each(|c| walk(c, out)),
+            _ => {}
+        }
+    }
+    walk(node, &mut out);
+    out
+}
+
+/// The original text of each character span.
+fn char_slices(text: &str, spans: &[[usize; 2]]) -> Vec<String> {
+    let mut bounds: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+    bounds.push(text.len());
+    spans
+        .iter()
+        .map(|&[s, e]| {
+            let (bs, be) = (bounds[s.min(bounds.len() - 1)], bounds[e.min(bounds.len() - 1)]);
+            text[bs..be].to_string()
+        })
+        .collect()
+}
+
+/// Orders hits, adds up the score, applies the level cap and collects advice.
+fn score(inner: &Inner, mut hits: Vec<(usize, Hit)>, cap_level: Option<Level>) -> Verdict {
+    hits.sort_by(|(_, a), (_, b)| b.score.cmp(&a.score).then_with(|| a.rule.cmp(&b.rule)));
+    let mut score = hits.iter().fold(0u32, |s, (_, h)| s.saturating_add(h.score));
+    if let Some(l) = cap_level {
+        score = score.min(inner.levels.ceiling(l));
+    }
+    let mut advice: Vec<Arc<str>> = Vec::new();
+    for (r, _) in &hits {
+        for a in inner.rules[*r].advice.iter() {
+            if !advice.contains(a) {
+                advice.push(a.clone());
+            }
+        }
+    }
+    let hits = hits.into_iter().map(|(_, h)| h).collect();
+    Verdict { id: None, level: inner.levels.level(score), score, hits, advice }
+}
+
+/// A verdict with the working shown, for rule authors: see [`Scanner::explain`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Explanation {
+    /// The folded text the rules were matched against.
+    pub folded: String,
+    /// Amounts of money found in the text: (yuan, original character span).
+    pub amounts: Vec<(f64, [usize; 2])>,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+impl Scanner {
+    /// Scans `text` and shows the folded text and the amounts found beside the verdict.
+    pub fn explain(&mut self, text: &str) -> Explanation {
+        let verdict = self.scan_text(text);
+        self.amounts_stamp = 0;
+        let amounts: Vec<Amount> = self.amounts().to_vec();
+        let amounts = amounts
+            .iter()
+            .map(|a| {
+                let (s, e) = self.folded.original_span(a.start, a.end);
+                (a.fen as f64 / 100.0, [s, e])
+            })
+            .collect();
+        Explanation { folded: self.folded.as_str().to_string(), amounts, verdict }
+    }
+}

@@ -1,0 +1,78 @@
+//! Verdicts: the explained result of scoring one event, in the output contract's shape.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// How serious a verdict is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Nothing to report.
+    #[default]
+    None,
+    /// Worth a look; never interrupts anyone.
+    Notice,
+    /// A scam script: warn the person.
+    Warn,
+    /// A scam script with aggravating signs: stop the transaction.
+    Block,
+}
+
+impl Level {
+    /// The lowercase name used in the output contract.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Level::None => "none",
+            Level::Notice => "notice",
+            Level::Warn => "warn",
+            Level::Block => "block",
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rule that hit, with what it saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    /// The rule id.
+    pub rule: Arc<str>,
+    /// The rule's category.
+    pub category: Arc<str>,
+    /// Points this hit added to the score, after counter-evidence.
+    pub score: u32,
+    /// The original text of each span.
+    pub evidence: Vec<String>,
+    /// Character offsets `[start, end)` into the original text.
+    pub spans: Vec<[usize; 2]>,
+}
+
+/// The result of scoring one event.
+///
+/// Serializes to one line of the output contract:
+/// `{"id":"m1","level":"warn","score":70,"hits":[…],"advice":[…]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Verdict {
+    /// The event's id, when it had one.
+    pub id: Option<String>,
+    /// The level the score earns (possibly capped by counter-evidence).
+    pub level: Level,
+    /// Sum of the hits' points.
+    pub score: u32,
+    /// Rules that hit, by points (highest first), then rule id.
+    pub hits: Vec<Hit>,
+    /// Advice of the rules that hit, deduplicated, in hit order.
+    pub advice: Vec<Arc<str>>,
+}
+
+impl Verdict {
+    /// The verdict as one line of JSON (no trailing newline).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
