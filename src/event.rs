@@ -83,7 +83,8 @@ impl Event {
 
     /// Reads one event from a JSON object in the input contract.
     pub fn from_json(line: &str) -> Result<Event, Error> {
-        let value: Value = serde_json::from_str(line).map_err(|e| Error::Event(format!("invalid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| Error::Event(format!("invalid JSON: {e}")))?;
         Event::from_value(value)
     }
 
@@ -96,7 +97,9 @@ impl Event {
         let kind = match fields.get("kind") {
             Some(Value::String(k)) if k == "message" => EventKind::Message,
             Some(Value::String(k)) if k == "transaction" => EventKind::Transaction,
-            Some(Value::String(k)) => return Err(bad(format!("unknown event kind `{k}` (message, transaction)"))),
+            Some(Value::String(k)) => {
+                return Err(bad(format!("unknown event kind `{k}` (message, transaction)")))
+            }
             Some(_) => return Err(bad("`kind` must be a string".into())),
             None => return Err(bad("missing field `kind`".into())),
         };
@@ -108,7 +111,9 @@ impl Event {
         };
         let ts = match fields.get("ts") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(parse_ts(v).ok_or_else(|| bad("`ts` must be RFC 3339 or epoch milliseconds".into()))?),
+            Some(v) => {
+                Some(parse_ts(v).ok_or_else(|| bad("`ts` must be RFC 3339 or epoch milliseconds".into()))?)
+            }
         };
         let (text, amount_fen) = match kind {
             EventKind::Message => match fields.get("text") {
@@ -123,7 +128,7 @@ impl Event {
                     None => return Err(bad("a transaction needs an `amount`".into())),
                 };
                 let fen = amount * 100.0;
-                if !fen.is_finite() || fen < 0.0 || fen > MAX_FEN {
+                if !fen.is_finite() || !(0.0..=MAX_FEN).contains(&fen) {
                     return Err(bad(format!("`amount` must be between 0 and {} yuan", MAX_FEN / 100.0)));
                 }
                 let memo = match fields.get("memo") {
@@ -179,10 +184,9 @@ impl Event {
 fn parse_ts(v: &Value) -> Option<Timestamp> {
     match v {
         Value::Number(n) => n.as_i64().map(|millis| Timestamp { millis, offset_secs: 0 }),
-        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| Timestamp {
-            millis: t.timestamp_millis(),
-            offset_secs: t.offset().local_minus_utc(),
-        }),
+        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| Timestamp { millis: t.timestamp_millis(), offset_secs: t.offset().local_minus_utc() }),
         _ => None,
     }
 }

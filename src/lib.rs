@@ -65,7 +65,9 @@ pub use compile::{Engine, Stats};
 pub use error::{Diagnostic, Error};
 pub use event::{Event, EventKind, Timestamp};
 pub use normalize::{fold, Folded};
-pub use rules::{ExampleFailure, ExampleReport, Levels, Location, PackInfo, RuleSet, RuleSetBuilder};
+pub use rules::{
+    ExampleFailure, ExampleReport, Levels, Location, PackInfo, RuleRef, RuleSet, RuleSetBuilder,
+};
 pub use scan::{Explanation, Scanner};
 pub use verdict::{Hit, Level, Verdict};
 

@@ -37,7 +37,10 @@ pub fn run(args: Args) -> i32 {
         println!("amount:  {yuan} yuan at [{s}, {e})");
     }
     for h in &x.verdict.hits {
-        println!("hit:     {} ({}) +{} evidence {:?} spans {:?}", h.rule, h.category, h.score, h.evidence, h.spans);
+        println!(
+            "hit:     {} ({}) +{} evidence {:?} spans {:?}",
+            h.rule, h.category, h.score, h.evidence, h.spans
+        );
     }
     println!("score:   {}", x.verdict.score);
     println!("level:   {}", x.verdict.level);

@@ -168,7 +168,13 @@ impl Engine {
                 .into_iter()
                 .map(|(mut node, c)| {
                     interner.finish(&mut node);
-                    CompiledCounter { when: node, cancel: c.cancel, points: c.points, cap: c.cap, max_level: c.max_level }
+                    CompiledCounter {
+                        when: node,
+                        cancel: c.cancel,
+                        points: c.points,
+                        cap: c.cap,
+                        max_level: c.max_level,
+                    }
                 })
                 .collect();
             out_rules.push(CompiledRule {
@@ -253,5 +259,12 @@ impl Engine {
 }
 
 fn compile_error(message: String) -> Error {
-    Error::Rules(vec![Diagnostic { code: "E010", file: String::new(), line: 0, column: 0, rule: None, message }])
+    Error::Rules(vec![Diagnostic {
+        code: "E010",
+        file: String::new(),
+        line: 0,
+        column: 0,
+        rule: None,
+        message,
+    }])
 }

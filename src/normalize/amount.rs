@@ -226,9 +226,7 @@ impl Acc {
     fn unit(&mut self, unit: u128) {
         let n = self.take_num(unit);
         if unit < WAN {
-            let v = n
-                .checked_mul(unit)
-                .and_then(|p| p.checked_add(self.section));
+            let v = n.checked_mul(unit).and_then(|p| p.checked_add(self.section));
             self.section = self.chk(v);
         } else if self.slot == Slot::Empty && self.last_unit >= unit {
             // "万万", "亿亿": a repeated big unit scales everything so far.
@@ -269,11 +267,7 @@ impl Acc {
     }
 
     fn finish(&mut self) -> Option<u128> {
-        let mut n = if self.slot == Slot::Empty {
-            0
-        } else {
-            self.num
-        };
+        let mut n = if self.slot == Slot::Empty { 0 } else { self.num };
         // "一万二" = 12000, "三千五" = 3500: a lone digit after a unit is one unit lower.
         if self.slot != Slot::Empty && self.single && self.shorthand_unit >= 100 {
             let v = n.checked_mul(self.shorthand_unit / 10);
@@ -321,11 +315,7 @@ fn parse_arabic(b: &[u8], start: usize) -> (Option<u128>, usize, bool) {
             i += 1;
         }
     }
-    let value = if too_big {
-        None
-    } else {
-        Some(int * ONE + frac)
-    };
+    let value = if too_big { None } else { Some(int * ONE + frac) };
     (value, i, single && !has_frac)
 }
 
@@ -355,10 +345,7 @@ fn multiplier_at(s: &str, pos: usize) -> Option<(u128, usize, bool)> {
 
 /// Byte length of `word` if `s` has it at `pos`.
 fn word_at(s: &str, pos: usize, word: &str) -> Option<usize> {
-    s.as_bytes()
-        .get(pos..)
-        .filter(|rest| rest.starts_with(word.as_bytes()))
-        .map(|_| word.len())
+    s.as_bytes().get(pos..).filter(|rest| rest.starts_with(word.as_bytes())).map(|_| word.len())
 }
 
 /// Currency word at `pos`: returns its end and whether a jiao digit may
@@ -483,8 +470,7 @@ fn scan_run(s: &str, start: usize) -> (Option<Amount>, usize) {
     let mut end = pos;
     let mut value = acc.finish();
     // A space survives folding only next to ASCII, so only then may one precede the currency word.
-    let cur_pos = if b.get(end) == Some(&b' ') && end > start && b[end - 1].is_ascii_alphanumeric()
-    {
+    let cur_pos = if b.get(end) == Some(&b' ') && end > start && b[end - 1].is_ascii_alphanumeric() {
         end + 1
     } else {
         end
@@ -503,10 +489,11 @@ fn scan_run(s: &str, start: usize) -> (Option<Amount>, usize) {
             value = value.map(|v| v / 10);
         }
     }
-    let amount = value
-        .filter(|&v| v <= CAP)
-        .and_then(|v| u64::try_from(v / FEN).ok())
-        .map(|fen| Amount { fen, start, end });
+    let amount = value.filter(|&v| v <= CAP).and_then(|v| u64::try_from(v / FEN).ok()).map(|fen| Amount {
+        fen,
+        start,
+        end,
+    });
     (amount, end)
 }
 
@@ -601,11 +588,7 @@ mod tests {
     fn chinese_numerals() {
         one("一万零五百", 10_500, "一万零五百");
         one("十五", 15, "十五");
-        one(
-            "一百二十三万四千五百六十七",
-            1_234_567,
-            "一百二十三万四千五百六十七",
-        );
+        one("一百二十三万四千五百六十七", 1_234_567, "一百二十三万四千五百六十七");
         one("两亿", 200_000_000, "两亿");
         one("两万五", 25_000, "两万五");
         one("三千五", 3_500, "三千五");
@@ -715,15 +698,8 @@ mod tests {
     #[test]
     fn several_in_order() {
         let text = "先转5w然后再转两万五最后3k块";
-        assert_eq!(
-            find(text),
-            vec![(5_000_000, "5w"), (2_500_000, "两万五"), (300_000, "3k块")]
-        );
-        let mut out = vec![Amount {
-            fen: 7,
-            start: 0,
-            end: 1,
-        }];
+        assert_eq!(find(text), vec![(5_000_000, "5w"), (2_500_000, "两万五"), (300_000, "3k块")]);
+        let mut out = vec![Amount { fen: 7, start: 0, end: 1 }];
         find_amounts("1元", &mut out);
         assert_eq!(out.len(), 2, "out is appended to, not cleared");
     }
@@ -740,10 +716,7 @@ mod tests {
         let text = format!("{nines}又5w");
         assert_eq!(find(&text), vec![(5_000_000, "5w")]);
         // Right at the cap is still reported.
-        assert_eq!(
-            find("1000000000000000"),
-            vec![(MAX_YUAN * Y, "1000000000000000")]
-        );
+        assert_eq!(find("1000000000000000"), vec![(MAX_YUAN * Y, "1000000000000000")]);
         assert_eq!(find("1000000000000001"), vec![]);
         assert_eq!(find("1千万亿"), vec![(MAX_YUAN * Y, "1千万亿")]);
         // Long fractions are truncated, not an overflow.

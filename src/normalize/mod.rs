@@ -89,63 +89,68 @@ impl Folded {
     /// Folds `original` into this buffer, replacing what it held.
     pub fn fold_from(&mut self, original: &str) {
         self.clear();
-        let mut last = Class::Sep; // class of the last character written
-        let mut last_char = '\0';
-        // A run of separators waiting to learn what follows it.
-        let mut pending: Option<Pending> = None;
-        let mut consumed_bytes = 0usize;
+        let mut state = State { last: Class::Sep, last_char: '\0', pending: None };
+        let mut byte_at = 0usize;
         let mut skip_until: u32 = 0;
         for (i, c) in (0u32..).zip(original.chars()) {
-            let byte_at = consumed_bytes;
-            consumed_bytes += c.len_utf8();
+            let here = byte_at;
+            byte_at += c.len_utf8();
             if i < skip_until {
                 continue;
             }
             let (class, payload) = lookup(c);
             match class {
-                Class::Drop => continue,
-                Class::Sep => {
-                    let folded = char::from_u32(payload).unwrap_or(' ');
-                    if folded == '(' && last == Class::Cjk {
-                        if let Some(n) = romanisation_len(&original[byte_at..]) {
-                            // The annotation counts as a separator run, so 诈骗(zhàpiàn)提醒
-                            // reads as 诈骗提醒.
-                            skip_until = i + n as u32;
-                            pending.get_or_insert(Pending::new(' ', i)).extend(i + n as u32);
-                            continue;
-                        }
-                    }
-                    match &mut pending {
-                        Some(p) => p.add(folded, i + 1),
-                        None => pending = Some(Pending::new(folded, i)),
+                Class::Drop => {}
+                Class::Multi => {
+                    // Each character of the expansion (⑴ → "(1)") is treated as if written.
+                    for d in multi(payload).chars() {
+                        let (dc, dp) = lookup(d);
+                        self.step(&mut state, dc, char::from_u32(dp).unwrap_or(d), i);
                     }
                 }
-                Class::Cjk | Class::Ascii | Class::Word | Class::Multi => {
-                    let first = match class {
-                        Class::Multi => multi(payload).chars().next().unwrap_or(' '),
-                        _ => char::from_u32(payload).unwrap_or(c),
-                    };
-                    let first_class = if class == Class::Multi { lookup(first).0 } else { class };
-                    if let Some(p) = pending.take() {
-                        if let Some(sep) = p.joiner(last, last_char, first_class, first) {
-                            self.push(sep, p.start, p.end);
-                        }
-                    }
-                    if class == Class::Multi {
-                        for d in multi(payload).chars() {
-                            self.push(d, i, i + 1);
-                            last = lookup(d).0;
-                            last_char = d;
-                        }
+                Class::Sep if payload == '(' as u32 && state.last == Class::Cjk => {
+                    if let Some(n) = romanisation_len(&original[here..]) {
+                        // The annotation reads as a separator run: 诈骗(zhàpiàn)提醒 → 诈骗提醒.
+                        skip_until = i + n as u32;
+                        state.pending.get_or_insert(Pending::new(' ', i)).extend(skip_until);
                     } else {
-                        self.push(first, i, i + 1);
-                        last = class;
-                        last_char = first;
+                        self.step(&mut state, class, '(', i);
                     }
                 }
+                _ => self.step(&mut state, class, char::from_u32(payload).unwrap_or(c), i),
             }
         }
     }
+
+    /// Writes one folded character that came from original character `i`.
+    fn step(&mut self, st: &mut State, class: Class, c: char, i: u32) {
+        match class {
+            Class::Drop | Class::Multi => {}
+            Class::Sep => match &mut st.pending {
+                Some(p) => p.extend(i + 1),
+                None => st.pending = Some(Pending::new(c, i)),
+            },
+            Class::Cjk | Class::Ascii | Class::Word => {
+                if let Some(p) = st.pending.take() {
+                    if let Some(sep) = p.joiner(st.last, st.last_char, class, c) {
+                        self.push(sep, p.start, p.end);
+                    }
+                }
+                self.push(c, i, i + 1);
+                st.last = class;
+                st.last_char = c;
+            }
+        }
+    }
+}
+
+/// What the normalizer remembers between characters.
+struct State {
+    /// Class and character of the last character written.
+    last: Class,
+    last_char: char,
+    /// A run of separators waiting to learn what follows it.
+    pending: Option<Pending>,
 }
 
 /// A run of separators between two written characters.
@@ -159,11 +164,6 @@ struct Pending {
 impl Pending {
     fn new(first: char, at: u32) -> Pending {
         Pending { first, len: 1, start: at, end: at + 1 }
-    }
-
-    fn add(&mut self, _c: char, end: u32) {
-        self.len += 1;
-        self.end = end;
     }
 
     fn extend(&mut self, end: u32) {

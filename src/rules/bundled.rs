@@ -1,5 +1,4 @@
-//! The bundled packs, compiled into the crate so `Engine::bundled()` needs no files.
+//! The bundled packs (`rules/*.toml`), compiled into the crate so `Engine::bundled()` and the
+//! CLI need no files. `build.rs` lists them.
 
-pub(super) static PACKS: &[(&str, &str)] = &[
-    ("rules/common.toml", include_str!("../../rules/common.toml")),
-];
+include!(concat!(env!("OUT_DIR"), "/bundled_packs.rs"));

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::format::{CompareRaw, CondRaw, CounterRaw, PackFile, Str};
-use super::{Atom, Cond, Counter, FieldCmp, Kinds, Levels, Location, NumCmp, PackInfo, Rule, RuleSet, Scalar};
+use super::{
+    Atom, Cond, Counter, FieldCmp, Kinds, Levels, Location, NumCmp, PackInfo, Rule, RuleSet, Scalar,
+};
 use crate::error::{Diagnostic, Error};
 use crate::normalize::fold;
 use crate::verdict::Level;
@@ -144,7 +146,13 @@ impl RuleSetBuilder {
             if meta.id.get_ref().trim().is_empty() {
                 cx.error(&src, "E006", meta.id.span(), None, "pack id is empty".into());
             } else if pack_ids.insert(meta.id.get_ref().clone(), ()).is_some() {
-                cx.error(&src, "E002", meta.id.span(), None, format!("duplicate pack id `{}`", meta.id.get_ref()));
+                cx.error(
+                    &src,
+                    "E002",
+                    meta.id.span(),
+                    None,
+                    format!("duplicate pack id `{}`", meta.id.get_ref()),
+                );
             }
             if let Some(l) = &meta.levels {
                 let raw = *l.get_ref();
@@ -166,7 +174,13 @@ impl RuleSetBuilder {
             }
             for (name, terms) in &file.sets {
                 if !valid_name(name) {
-                    cx.error(&src, "E006", terms.span(), None, format!("set name `{name}` must be letters, digits, `_` or `-`"));
+                    cx.error(
+                        &src,
+                        "E006",
+                        terms.span(),
+                        None,
+                        format!("set name `{name}` must be letters, digits, `_` or `-`"),
+                    );
                 }
                 if cx.sets.contains_key(name) {
                     cx.error(&src, "E002", terms.span(), None, format!("set `{name}` is defined twice"));
@@ -177,13 +191,25 @@ impl RuleSetBuilder {
             for (canonical, spellings) in &file.variants {
                 let key = fold(canonical);
                 if key.is_empty() {
-                    cx.error(&src, "E007", spellings.span(), None, format!("variant key `{canonical}` folds to nothing"));
+                    cx.error(
+                        &src,
+                        "E007",
+                        spellings.span(),
+                        None,
+                        format!("variant key `{canonical}` folds to nothing"),
+                    );
                     continue;
                 }
                 for s in spellings.get_ref() {
                     let f = fold(s.get_ref());
                     if f.is_empty() {
-                        cx.error(&src, "E007", s.span(), None, format!("variant `{}` folds to nothing", s.get_ref()));
+                        cx.error(
+                            &src,
+                            "E007",
+                            s.span(),
+                            None,
+                            format!("variant `{}` folds to nothing", s.get_ref()),
+                        );
                     } else if f != key {
                         cx.variants.entry(key.clone()).or_default().insert(f);
                     }
@@ -210,7 +236,13 @@ impl RuleSetBuilder {
                 let id = raw.id.get_ref().clone();
                 let rid = Some(id.as_str());
                 if !valid_name(&id.replace('.', "_")) || id.is_empty() {
-                    cx.error(&src, "E006", raw.id.span(), rid, "rule id must be letters, digits, `.`, `_` or `-`".into());
+                    cx.error(
+                        &src,
+                        "E006",
+                        raw.id.span(),
+                        rid,
+                        "rule id must be letters, digits, `.`, `_` or `-`".into(),
+                    );
                 }
                 if rule_ids.insert(id.clone(), ()).is_some() {
                     cx.error(&src, "E002", raw.id.span(), rid, format!("duplicate rule id `{id}`"));
@@ -237,7 +269,13 @@ impl RuleSetBuilder {
                 }
                 let points = *raw.points.get_ref();
                 if !(1..=1000).contains(&points) {
-                    cx.error(&src, "E006", raw.points.span(), rid, "points must be between 1 and 1000".into());
+                    cx.error(
+                        &src,
+                        "E006",
+                        raw.points.span(),
+                        rid,
+                        "points must be between 1 and 1000".into(),
+                    );
                 }
                 let when = cx.cond(&src, rid, raw.when.get_ref(), raw.when.span(), 0);
                 if let Some(w) = &when {
@@ -344,7 +382,14 @@ struct Context {
 }
 
 impl Context {
-    fn error(&mut self, src: &Src, code: &'static str, span: Range<usize>, rule: Option<&str>, message: String) {
+    fn error(
+        &mut self,
+        src: &Src,
+        code: &'static str,
+        span: Range<usize>,
+        rule: Option<&str>,
+        message: String,
+    ) {
         let (line, column) = line_col(src.text, span.start);
         self.diags.push(Diagnostic {
             code,
@@ -366,7 +411,13 @@ impl Context {
                 "warn" => Some(Level::Warn),
                 "block" => Some(Level::Block),
                 other => {
-                    self.error(src, "E006", l.span(), rule, format!("unknown level `{other}` (none, notice, warn, block)"));
+                    self.error(
+                        src,
+                        "E006",
+                        l.span(),
+                        rule,
+                        format!("unknown level `{other}` (none, notice, warn, block)"),
+                    );
                     None
                 }
             },
@@ -387,7 +438,14 @@ impl Context {
         Some(Counter { when, cancel: raw.cancel.unwrap_or(false), points, cap: raw.cap, max_level })
     }
 
-    fn cond(&mut self, src: &Src, rule: Option<&str>, raw: &CondRaw, span: Range<usize>, depth: usize) -> Option<Cond> {
+    fn cond(
+        &mut self,
+        src: &Src,
+        rule: Option<&str>,
+        raw: &CondRaw,
+        span: Range<usize>,
+        depth: usize,
+    ) -> Option<Cond> {
         if depth > MAX_DEPTH {
             self.error(src, "E005", span, rule, format!("conditions nest deeper than {MAX_DEPTH}"));
             return None;
@@ -422,7 +480,13 @@ impl Context {
         }
         if let Some(groups) = &raw.near {
             if groups.len() < 2 {
-                self.error(src, "E005", span.clone(), rule, "`near` needs at least two groups of terms".into());
+                self.error(
+                    src,
+                    "E005",
+                    span.clone(),
+                    rule,
+                    "`near` needs at least two groups of terms".into(),
+                );
                 ok = false;
             }
             let mut out = Vec::new();
@@ -480,7 +544,14 @@ impl Context {
         Some(if parts.len() == 1 { parts.pop().unwrap() } else { Cond::AllOf(parts) })
     }
 
-    fn compare(&mut self, src: &Src, rule: Option<&str>, raw: &CompareRaw, span: Range<usize>, field: bool) -> Option<FieldCmp> {
+    fn compare(
+        &mut self,
+        src: &Src,
+        rule: Option<&str>,
+        raw: &CompareRaw,
+        span: Range<usize>,
+        field: bool,
+    ) -> Option<FieldCmp> {
         let scalar = |v: &toml::Value| match v {
             toml::Value::String(s) => Some(Scalar::Str(s.clone())),
             toml::Value::Integer(i) => Some(Scalar::Num(*i as f64)),
@@ -526,7 +597,13 @@ impl Context {
                 return None;
             }
             if out.num == NumCmp::default() {
-                self.error(src, "E005", span, rule, "`amount` needs an operator: ge, gt, le, lt or eq".into());
+                self.error(
+                    src,
+                    "E005",
+                    span,
+                    rule,
+                    "`amount` needs an operator: ge, gt, le, lt or eq".into(),
+                );
                 return None;
             }
         } else if out.eq.is_none()
@@ -536,7 +613,13 @@ impl Context {
             && out.contains.is_none()
             && out.exists.is_none()
         {
-            self.error(src, "E005", span, rule, "`field` needs an operator: eq, ne, in, ge, gt, le, lt, contains or exists".into());
+            self.error(
+                src,
+                "E005",
+                span,
+                rule,
+                "`field` needs an operator: eq, ne, in, ge, gt, le, lt, contains or exists".into(),
+            );
             return None;
         }
         if let Some(c) = &out.contains {
@@ -547,7 +630,13 @@ impl Context {
         Some(out)
     }
 
-    fn terms_flat(&mut self, src: &Src, rule: Option<&str>, terms: &[Str], span: &Range<usize>) -> Option<Vec<Atom>> {
+    fn terms_flat(
+        &mut self,
+        src: &Src,
+        rule: Option<&str>,
+        terms: &[Str],
+        span: &Range<usize>,
+    ) -> Option<Vec<Atom>> {
         if terms.is_empty() {
             self.error(src, "E005", span.clone(), rule, "an empty list of terms".into());
             return None;

@@ -157,7 +157,11 @@ pub(crate) enum Cond {
     /// No atom appears.
     None(Vec<Atom>),
     /// An atom of each group, at most `within` folded characters apart.
-    Near { groups: Vec<Vec<Atom>>, within: u32, ordered: bool },
+    Near {
+        groups: Vec<Vec<Atom>>,
+        within: u32,
+        ordered: bool,
+    },
     /// An amount mentioned in the text compares so (in yuan).
     Amount(NumCmp),
     /// An event field compares so.
@@ -269,5 +273,43 @@ impl RuleSet {
     pub fn version(&self) -> String {
         let parts: Vec<String> = self.packs.iter().map(|p| format!("{}@{}", p.id, p.version)).collect();
         parts.join("+")
+    }
+}
+
+/// A read-only view of one rule of a [`RuleSet`].
+#[derive(Debug, Clone, Copy)]
+pub struct RuleRef<'a>(&'a Rule);
+
+impl<'a> RuleRef<'a> {
+    /// The rule id.
+    pub fn id(&self) -> &'a str {
+        &self.0.id
+    }
+    /// The one-line title.
+    pub fn title(&self) -> &'a str {
+        &self.0.title
+    }
+    /// The category.
+    pub fn category(&self) -> &'a str {
+        &self.0.category
+    }
+    /// Points added when the rule hits.
+    pub fn points(&self) -> u32 {
+        self.0.points
+    }
+    /// Tags.
+    pub fn tags(&self) -> &'a [String] {
+        &self.0.tags
+    }
+    /// Where the rule is written.
+    pub fn location(&self) -> &'a Location {
+        &self.0.location
+    }
+}
+
+impl RuleSet {
+    /// The rules, in load order.
+    pub fn rules(&self) -> impl Iterator<Item = RuleRef<'_>> {
+        self.rules.iter().map(RuleRef)
     }
 }

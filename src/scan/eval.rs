@@ -37,7 +37,10 @@ impl Scanner {
             for &a in g.iter() {
                 let hits: Vec<AtomHit> = self.atom_hits(inner, a).to_vec();
                 for h in hits {
-                    v.push((self.folded.char_index(h.start as usize), self.folded.char_index(h.end as usize)));
+                    v.push((
+                        self.folded.char_index(h.start as usize),
+                        self.folded.char_index(h.end as usize),
+                    ));
                 }
             }
             if v.is_empty() {
@@ -66,7 +69,13 @@ impl Scanner {
             true
         } else {
             let mut budget = NEAR_BUDGET;
-            fn pick(groups: &[Vec<(u32, u32)>], min_end: i64, max_start: i64, within: i64, budget: &mut usize) -> bool {
+            fn pick(
+                groups: &[Vec<(u32, u32)>],
+                min_end: i64,
+                max_start: i64,
+                within: i64,
+                budget: &mut usize,
+            ) -> bool {
                 let Some((first, rest)) = groups.split_first() else { return true };
                 for &(s, e) in first {
                     if *budget == 0 {

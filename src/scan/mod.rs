@@ -141,13 +141,16 @@ impl Scanner {
                 continue;
             }
             let (evidence, spans) = self.evidence(&inner, r, text);
-            hits.push((r, Hit {
-                rule: rule.id.clone(),
-                category: rule.category.clone(),
-                score: points as u32,
-                evidence,
-                spans,
-            }));
+            hits.push((
+                r,
+                Hit {
+                    rule: rule.id.clone(),
+                    category: rule.category.clone(),
+                    score: points as u32,
+                    evidence,
+                    spans,
+                },
+            ));
         }
         score(&inner, hits, cap_level)
     }

@@ -1,0 +1,80 @@
+//! The bundled packs: their own examples, the sample stream, and the shared real corpus.
+
+use std::io::{BufRead, BufReader};
+
+use fanzha::{Engine, Event, Level, RuleSet};
+
+#[test]
+fn every_bundled_rule_has_examples_and_they_pass() {
+    let rules = RuleSet::bundled().unwrap();
+    let engine = Engine::new(&rules).unwrap();
+    assert!(rules.packs().len() >= 6, "packs: {:?}", rules.packs().iter().map(|p| &p.id).collect::<Vec<_>>());
+    for (rule, m, n) in rules.example_counts() {
+        assert!(m >= 3 && n >= 3, "{rule} has {m} match and {n} no_match examples");
+    }
+    let report = rules.run_examples(&engine);
+    for f in &report.failures {
+        println!(
+            "{} {}:{}: should_match={} {:?} → {} {}",
+            f.rule,
+            f.location.file,
+            f.location.line,
+            f.should_match,
+            f.text,
+            f.verdict.level,
+            f.verdict.score
+        );
+    }
+    assert!(report.failures.is_empty(), "{} of {} examples failed", report.failures.len(), report.examples);
+}
+
+#[test]
+fn sample_stream_flags_scams_and_leaves_chatter_alone() {
+    let engine = Engine::bundled().unwrap();
+    let mut scanner = engine.scanner();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/messages.jsonl")).unwrap();
+    let mut wrong = Vec::new();
+    for line in text.lines() {
+        let raw: serde_json::Value = serde_json::from_str(line).unwrap();
+        let expect = raw["expect"].as_str().unwrap().to_string();
+        let v = scanner.scan(&Event::from_json(line).unwrap());
+        if (v.level >= Level::Warn) != (expect == "alert") {
+            wrong.push(format!(
+                "{} expected {expect}, got {} {}: {}",
+                raw["id"], v.level, v.score, raw["text"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn shared_real_corpus_raises_no_warning() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/benign-chat.jsonl.gz");
+    let Ok(file) = std::fs::File::open(path) else {
+        println!("shared corpus not present at {path}; skipped");
+        return;
+    };
+    let engine = Engine::bundled().unwrap();
+    let mut scanner = engine.scanner();
+    let (mut n, mut notices, mut warnings) = (0, 0, Vec::new());
+    for line in BufReader::new(flate2::read::GzDecoder::new(file)).lines() {
+        let line = line.unwrap();
+        let v = scanner.scan(&Event::from_json(&line).unwrap());
+        n += 1;
+        match v.level {
+            Level::None => {}
+            Level::Notice => notices += 1,
+            _ => warnings.push(format!(
+                "{} {} {:?}",
+                v.id.unwrap_or_default(),
+                v.score,
+                v.hits.iter().map(|h| &*h.rule).collect::<Vec<_>>()
+            )),
+        }
+    }
+    println!("corpus: {n} messages, {notices} notices, {} warnings or blocks", warnings.len());
+    assert!(n > 200_000);
+    assert!(warnings.is_empty(), "{}", warnings.join("\n"));
+}

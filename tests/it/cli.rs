@@ -1,0 +1,150 @@
+//! The `fanzha` command as a user runs it.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn fanzha(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fanzha"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fanzha");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(out.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn scan_gives_one_line_per_input_line_in_order() {
+    let input: &[u8] = b"{\"kind\":\"message\",\"id\":\"a\",\"text\":\"ok\"}\n\
+                 not json\n\
+                 {\"kind\":\"message\",\"id\":\"b\"}\n\
+                 \n\
+                 {\"kind\":\"message\",\"id\":\"c\",\"text\":\"lao ban xian chu piao\"}\n\
+                 {\"kind\":\"message\",\"id\":\"d\",\"text\":\"\xff\xfe\"}\n\
+                 {\"kind\":\"transaction\",\"id\":\"t\",\"amount\":-5}\n";
+    let mut input = input.to_vec();
+    // Line 5 is a real scam message (the byte-string literal above has to stay ASCII).
+    let scam = "{\"kind\":\"message\",\"id\":\"c\",\"text\":\"老板，先帮我出5万的票，钱等下转你\"}";
+    let line5: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+    let mut rebuilt = Vec::new();
+    for (i, l) in line5.iter().enumerate() {
+        if i > 0 {
+            rebuilt.push(b'\n');
+        }
+        rebuilt.extend_from_slice(if i == 4 { scam.as_bytes() } else { l });
+    }
+    input = rebuilt;
+    let out = fanzha(&["scan"], &input);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = lines(&out);
+    assert_eq!(v.len(), 7);
+    assert_eq!(v[0]["id"], "a");
+    assert_eq!(v[0]["level"], "none");
+    assert_eq!(v[1]["line"], 2);
+    assert!(v[1]["error"].as_str().unwrap().contains("JSON"));
+    assert_eq!(v[2]["line"], 3);
+    assert!(v[2]["error"].as_str().unwrap().contains("text"));
+    assert_eq!(v[3]["line"], 4);
+    assert_eq!(v[4]["id"], "c");
+    assert!(matches!(v[4]["level"].as_str(), Some("warn" | "block")), "{}", v[4]);
+    assert_eq!(v[5]["line"], 6);
+    assert!(v[5]["error"].as_str().unwrap().contains("UTF-8"));
+    assert_eq!(v[6]["line"], 7);
+}
+
+#[test]
+fn scan_reads_a_file_and_custom_rules() {
+    let dir = std::env::temp_dir().join(format!("fanzha-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("r.toml");
+    std::fs::write(
+        &rules,
+        "[pack]\nid = \"r\"\nversion = \"1\"\n[[rule]]\nid = \"r.x\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 70\nadvice = [\"小心\"]\nwhen = { any = [\"先出票\"] }\n",
+    )
+    .unwrap();
+    let events = dir.join("e.jsonl");
+    std::fs::write(&events, "{\"kind\":\"message\",\"id\":\"m1\",\"text\":\"老板先出票\"}\n").unwrap();
+    let out = fanzha(&["scan", "--rules", rules.to_str().unwrap(), events.to_str().unwrap()], b"");
+    assert!(out.status.success());
+    let v = lines(&out);
+    assert_eq!(
+        v[0],
+        serde_json::json!({"id":"m1","level":"warn","score":70,"hits":[{"rule":"r.x","category":"c","score":70,"evidence":["先出票"],"spans":[[2,5]]}],"advice":["小心"]})
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn check_reports_located_errors_and_exits_2() {
+    let dir = std::env::temp_dir().join(format!("fanzha-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[pack]\nid = \"b\"\nversion = \"1\"\n[[rule]]\nid = \"b.x\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = { any = [\"@missing\"] }\n",
+    )
+    .unwrap();
+    let out = fanzha(&["check", bad.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:9:17: error[E003] rule `b.x`: undefined set `@missing`"), "{err}");
+    let out = fanzha(&["check", "--json", bad.to_str().unwrap()], b"");
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["code"], "E003");
+    assert_eq!(d["line"], 9);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn check_and_test_pass_on_the_bundled_packs() {
+    let out = fanzha(&["check", "rules"], b"");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = fanzha(&["test", "rules"], b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[test]
+fn test_exits_1_on_a_failing_example() {
+    let dir = std::env::temp_dir().join(format!("fanzha-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("t.toml");
+    std::fs::write(
+        &f,
+        "[pack]\nid = \"t\"\nversion = \"1\"\n[[rule]]\nid = \"t.x\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = { any = [\"先出票\"] }\nexamples.match = [\"先出票\", \"出票\"]\n",
+    )
+    .unwrap();
+    let out = fanzha(&["test", f.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("FAIL t.x"), "{stdout}");
+    assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn explain_shows_folded_text_and_amounts() {
+    let out = fanzha(&["explain", "--text", "老細 先 出-票，兩萬塊"], b"");
+    assert!(out.status.success());
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("folded:  老细先出票两万块"), "{s}");
+    assert!(s.contains("amount:  20000 yuan"), "{s}");
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["scan", "check", "test", "explain"] {
+        let out = fanzha(&[sub, "--help"], b"");
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
+    }
+    assert_eq!(fanzha(&["frobnicate"], b"").status.code(), Some(2));
+}

@@ -1,0 +1,6 @@
+mod bundled;
+mod cli;
+mod contract;
+mod holdout;
+mod properties;
+mod reference;
