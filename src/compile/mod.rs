@@ -19,6 +19,9 @@ use crate::rules::{Kinds, Levels, RuleSet};
 use crate::verdict::Level;
 use program::{AtomId, Interner, Node};
 
+/// Above this many bytes of literal spellings the automaton is a contiguous NFA, not a DFA.
+const DFA_MAX_PATTERN_BYTES: usize = 48 * 1024;
+
 /// Figures about a compiled engine.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Stats {
@@ -119,10 +122,18 @@ impl Engine {
         let automaton = if interner.literals.is_empty() {
             None
         } else {
-            // A DFA: on thousands of CJK literals it scans about twice as fast as the NFA
-            // (DESIGN.md), and memory stays small at this size.
+            // A DFA scans CJK literals about twice as fast as an NFA (DESIGN.md) but its
+            // memory grows with states × byte classes: past a few thousand literals (pinyin
+            // and variant spellings multiply them) it reaches tens of MiB for no measured gain
+            // on short messages, so large sets use the contiguous NFA.
+            let bytes: usize = interner.literals.iter().map(String::len).sum();
+            let kind = if bytes <= DFA_MAX_PATTERN_BYTES {
+                AhoCorasickKind::DFA
+            } else {
+                AhoCorasickKind::ContiguousNFA
+            };
             let ac = AhoCorasick::builder()
-                .kind(Some(AhoCorasickKind::DFA))
+                .kind(Some(kind))
                 .match_kind(MatchKind::Standard)
                 .build(&interner.literals)
                 .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&interner.literals))

@@ -35,6 +35,8 @@ pub(crate) struct PackMeta {
     #[serde(default)]
     pub languages: Vec<String>,
     pub levels: Option<Spanned<LevelsRaw>>,
+    /// Generate pinyin spellings of this pack's literals (default true).
+    pub pinyin: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

@@ -229,6 +229,7 @@ impl RuleSetBuilder {
         let mut rule_ids: HashMap<String, ()> = HashMap::new();
         for (i, file) in &parsed {
             let src = Src { name: &self.sources[*i].0, text: &self.sources[*i].1 };
+            cx.pinyin = file.pack.pinyin.unwrap_or(true);
             let file_arc: Arc<str> = Arc::from(src.name);
             let pack_counters: Vec<Counter> =
                 file.counter.iter().filter_map(|c| cx.counter(&src, None, c)).collect();
@@ -379,6 +380,8 @@ struct Context {
     sets: BTreeMap<String, (Vec<Str>, usize)>,
     /// Folded canonical text → folded spellings.
     variants: BTreeMap<String, BTreeSet<String>>,
+    /// Whether literals of the pack being resolved get pinyin spellings.
+    pinyin: bool,
 }
 
 impl Context {
@@ -696,7 +699,12 @@ impl Context {
             return None;
         }
         match self.spellings(&folded) {
-            Ok(all) => Some(all.into_iter().map(Atom::Literal).collect()),
+            Ok(mut all) => {
+                if self.pinyin {
+                    add_pinyin_spellings(&folded, &mut all);
+                }
+                Some(all.into_iter().map(Atom::Literal).collect())
+            }
             Err(n) => {
                 self.error(
                     src,
@@ -738,6 +746,55 @@ impl Context {
             all = next;
         }
         Ok(all)
+    }
+}
+
+/// Adds the pinyin spellings fraudsters use to dodge keyword filters: one character at a time
+/// in pinyin (先出piao, xian出票) and, for longer literals, the whole phrase (xianchupiao,
+/// xian chu piao). Best effort: stops quietly at the spelling limit, since the declared
+/// spellings matter more.
+fn add_pinyin_spellings(folded: &str, all: &mut BTreeSet<String>) {
+    use pinyin::ToPinyinMulti;
+    // Several readings would be a product; the first is what people type.
+    let chars: Vec<char> = folded.chars().collect();
+    let readings: Vec<Vec<&'static str>> = chars
+        .iter()
+        .map(|c| {
+            c.to_pinyin_multi()
+                .map(|m| {
+                    // The first reading is the common one; rare readings (信 shen) only add noise.
+                    m.into_iter().map(|p| p.plain()).take(1).collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    let han = readings.iter().filter(|r| !r.is_empty()).count();
+    if han < 2 {
+        // A lone character in pinyin ("ma", "piao") is an ordinary syllable, not evidence.
+        return;
+    }
+    let add = |s: String, all: &mut BTreeSet<String>| {
+        if all.len() < MAX_SPELLINGS {
+            all.insert(s);
+        }
+    };
+    for (i, r) in readings.iter().enumerate() {
+        for reading in r {
+            let mut s = String::new();
+            for (j, c) in chars.iter().enumerate() {
+                if i == j {
+                    s.push_str(reading);
+                } else {
+                    s.push(*c);
+                }
+            }
+            add(s, all);
+        }
+    }
+    if han == chars.len() && chars.len() >= 3 {
+        let first: Vec<&str> = readings.iter().map(|r| r[0]).collect();
+        add(first.concat(), all);
+        add(first.join(" "), all);
     }
 }
 
@@ -830,10 +887,8 @@ mod tests {
 
     #[test]
     fn variants_expand_inside_literals() {
-        let src = format!(
-            "{HEAD}[variants]\n\"微信\" = [\"vx\", \"薇信\"]\n[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {{ any = [\"加微信\"] }}\n"
-        );
-        let rs = RuleSet::from_str("t.toml", &src).unwrap();
+        let src = "[pack]\nid = \"t\"\nversion = \"1\"\npinyin = false\n[variants]\n\"微信\" = [\"vx\", \"薇信\"]\n[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = { any = [\"加微信\"] }\n";
+        let rs = RuleSet::from_str("t.toml", src).unwrap();
         let Cond::Any(atoms) = &rs.rules[0].when else { panic!() };
         let lits: Vec<&str> = atoms
             .iter()
@@ -843,6 +898,23 @@ mod tests {
             })
             .collect();
         assert_eq!(lits, vec!["加vx", "加微信", "加薇信"]);
+    }
+
+    #[test]
+    fn pinyin_spellings_are_generated() {
+        let rs = RuleSet::from_str("t.toml", &rule("{ any = [\"先出票\", \"码\"] }")).unwrap();
+        let Cond::Any(atoms) = &rs.rules[0].when else { panic!() };
+        let lits: Vec<&str> = atoms
+            .iter()
+            .map(|a| match a {
+                Atom::Literal(s) => s.as_str(),
+                Atom::Regex(_) => "",
+            })
+            .collect();
+        assert_eq!(
+            lits,
+            vec!["xian chu piao", "xianchupiao", "xian出票", "先chu票", "先出piao", "先出票", "码"]
+        );
     }
 
     #[test]
