@@ -1,6 +1,6 @@
 //! Evaluating a compiled condition against the atoms, amounts and fields of one event.
 
-use super::{AtomHit, Scanner};
+use super::Scanner;
 use crate::compile::program::Node;
 use crate::compile::Inner;
 use crate::event::{Event, FieldValue};
@@ -30,68 +30,97 @@ impl Scanner {
     }
 
     fn near(&mut self, inner: &Inner, groups: &[Box<[u32]>], within: u32, ordered: bool) -> bool {
-        // Positions in folded characters, per group.
-        let mut per_group: Vec<Vec<(u32, u32)>> = Vec::with_capacity(groups.len());
+        // Positions in folded characters, all groups in one reused buffer: `near` runs for
+        // candidate rules of ordinary messages too, and must not allocate there.
+        let mut pos = std::mem::take(&mut self.near_positions);
+        let mut bounds = std::mem::take(&mut self.near_bounds);
+        pos.clear();
+        bounds.clear();
+        let mut all_present = true;
         for g in groups {
-            let mut v = Vec::new();
+            let start = pos.len();
             for &a in g.iter() {
-                let hits: Vec<AtomHit> = self.atom_hits(inner, a).to_vec();
-                for h in hits {
-                    v.push((
+                self.atom_hits(inner, a);
+                let (stamp, s, e) = self.ranges[a as usize];
+                if stamp != self.stamp {
+                    continue;
+                }
+                for h in &self.hits[s as usize..e as usize] {
+                    pos.push((
                         self.folded.char_index(h.start as usize),
                         self.folded.char_index(h.end as usize),
                     ));
                 }
             }
-            if v.is_empty() {
-                return false;
+            if pos.len() == start {
+                all_present = false;
+                break;
             }
-            v.sort_unstable();
-            per_group.push(v);
+            pos[start..].sort_unstable();
+            bounds.push((start, pos.len()));
         }
-        let within = within as i64;
-        if ordered {
-            // Which hits of each group can end a valid chain through the groups before it.
-            let mut reachable: Vec<(u32, u32)> = per_group[0].clone();
-            for g in &per_group[1..] {
-                let next: Vec<(u32, u32)> = g
-                    .iter()
-                    .copied()
-                    .filter(|&(s, _)| {
-                        reachable.iter().any(|&(ps, pe)| s >= ps && (s as i64 - pe as i64) <= within)
-                    })
-                    .collect();
-                if next.is_empty() {
-                    return false;
-                }
-                reachable = next;
+        let found = all_present && {
+            if ordered {
+                near_ordered(&mut pos, &bounds, within as i64)
+            } else {
+                let mut budget = NEAR_BUDGET;
+                near_unordered(&pos, &bounds, i64::MAX, i64::MIN, within as i64, &mut budget)
             }
-            true
-        } else {
-            let mut budget = NEAR_BUDGET;
-            fn pick(
-                groups: &[Vec<(u32, u32)>],
-                min_end: i64,
-                max_start: i64,
-                within: i64,
-                budget: &mut usize,
-            ) -> bool {
-                let Some((first, rest)) = groups.split_first() else { return true };
-                for &(s, e) in first {
-                    if *budget == 0 {
-                        return false;
-                    }
-                    *budget -= 1;
-                    let (me, ms) = (min_end.min(e as i64), max_start.max(s as i64));
-                    if ms - me <= within && pick(rest, me, ms, within, budget) {
-                        return true;
-                    }
-                }
-                false
+        };
+        self.near_positions = pos;
+        self.near_bounds = bounds;
+        found
+    }
+}
+
+/// Ordered: a chain of one hit per group, each starting no earlier than the one before and at
+/// most `within` characters after its end. Marks unreachable hits in place (start = MAX).
+fn near_ordered(pos: &mut [(u32, u32)], bounds: &[(usize, usize)], within: i64) -> bool {
+    for g in 1..bounds.len() {
+        let (ps, pe) = bounds[g - 1];
+        let (s, e) = bounds[g];
+        let mut any = false;
+        for i in s..e {
+            let start = pos[i].0;
+            let ok = (ps..pe).any(|j| {
+                let (qs, qe) = pos[j];
+                qs != u32::MAX && start >= qs && (start as i64 - qe as i64) <= within
+            });
+            if ok {
+                any = true;
+            } else {
+                pos[i].0 = u32::MAX;
             }
-            pick(&per_group, i64::MAX, i64::MIN, within, &mut budget)
+        }
+        if !any {
+            return false;
         }
     }
+    true
+}
+
+/// Unordered: one hit per group with max(start) − min(end) ≤ `within`. Adding a hit can only
+/// widen that, so a partial pick over the bound is abandoned early.
+fn near_unordered(
+    pos: &[(u32, u32)],
+    bounds: &[(usize, usize)],
+    min_end: i64,
+    max_start: i64,
+    within: i64,
+    budget: &mut usize,
+) -> bool {
+    let Some((&(s, e), rest)) = bounds.split_first() else { return true };
+    for &(hs, he) in &pos[s..e] {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        let (me, ms) = (min_end.min(he as i64), max_start.max(hs as i64));
+        if ms - me <= within && near_unordered(pos, rest, me, ms, within, budget) {
+            return true;
+        }
+    }
+    false
 }
 
 fn scalar_eq(v: &FieldValue<'_>, s: &Scalar) -> bool {

@@ -50,6 +50,9 @@ pub struct Scanner {
     amounts_stamp: u32,
     stamp: u32,
     spans: Vec<(usize, usize)>,
+    /// Scratch for `near`: hit positions of all groups, and each group's range in it.
+    near_positions: Vec<(u32, u32)>,
+    near_bounds: Vec<(usize, usize)>,
 }
 
 impl Scanner {
@@ -70,6 +73,8 @@ impl Scanner {
             amounts_stamp: 0,
             stamp: 0,
             spans: Vec::new(),
+            near_positions: Vec::new(),
+            near_bounds: Vec::new(),
         }
     }
 
