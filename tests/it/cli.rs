@@ -148,3 +148,11 @@ fn every_subcommand_has_help() {
     }
     assert_eq!(fanzha(&["frobnicate"], b"").status.code(), Some(2));
 }
+
+#[test]
+fn the_worked_example_of_the_rules_guide_passes() {
+    let out = fanzha(&["test", "examples/rules/snack-advance.toml"], b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("12 passed, 0 failed"), "{stdout}");
+}
