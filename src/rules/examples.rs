@@ -38,6 +38,7 @@ impl RuleSet {
     /// counters and other packs take part exactly as they do in production).
     pub fn run_examples(&self, engine: &Engine) -> ExampleReport {
         let mut scanner = engine.scanner();
+        scanner.keep_duplicates = true;
         let mut report = ExampleReport { rules: self.rules.len(), ..ExampleReport::default() };
         for rule in &self.rules {
             for (should_match, list) in [(true, &rule.examples_match), (false, &rule.examples_no_match)] {

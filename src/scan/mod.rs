@@ -53,6 +53,9 @@ pub struct Scanner {
     /// Scratch for `near`: hit positions of all groups, and each group's range in it.
     near_positions: Vec<(u32, u32)>,
     near_bounds: Vec<(usize, usize)>,
+    /// Keep hits that repeat another hit's evidence (for running rule examples, which ask
+    /// whether each rule fired, not what the verdict counts).
+    pub(crate) keep_duplicates: bool,
 }
 
 impl Scanner {
@@ -75,6 +78,7 @@ impl Scanner {
             spans: Vec::new(),
             near_positions: Vec::new(),
             near_bounds: Vec::new(),
+            keep_duplicates: false,
         }
     }
 
@@ -157,7 +161,7 @@ impl Scanner {
                 },
             ));
         }
-        score(&inner, hits, cap_level)
+        score(&inner, hits, cap_level, self.keep_duplicates)
     }
 
     /// Runs the automaton and groups hits by atom.
@@ -320,8 +324,25 @@ fn char_slices(text: &str, spans: &[[usize; 2]]) -> Vec<String> {
 }
 
 /// Orders hits, adds up the score, applies the level cap and collects advice.
-fn score(inner: &Inner, mut hits: Vec<(usize, Hit)>, cap_level: Option<Level>) -> Verdict {
+fn score(
+    inner: &Inner,
+    mut hits: Vec<(usize, Hit)>,
+    cap_level: Option<Level>,
+    keep_duplicates: bool,
+) -> Verdict {
     hits.sort_by(|(_, a), (_, b)| b.score.cmp(&a.score).then_with(|| a.rule.cmp(&b.rule)));
+    // The same words are one piece of evidence: when two rules of one category (say a
+    // Mandarin rule and its dialect twin) saw exactly the same spans, only the stronger counts.
+    let mut i = 0;
+    while i < hits.len() && !keep_duplicates {
+        let dup =
+            hits[..i].iter().any(|(_, k)| k.category == hits[i].1.category && k.spans == hits[i].1.spans);
+        if dup {
+            hits.remove(i);
+        } else {
+            i += 1;
+        }
+    }
     let mut score = hits.iter().fold(0u32, |s, (_, h)| s.saturating_add(h.score));
     if let Some(l) = cap_level {
         score = score.min(inner.levels.ceiling(l));

@@ -120,3 +120,37 @@ fn engine_reports_statistics() {
     assert!(s.literals >= 4);
     assert!(s.automaton_bytes > 0);
 }
+
+#[test]
+fn the_same_evidence_counts_once_per_category() {
+    let pack = r#"
+[pack]
+id = "d"
+version = "1"
+[[rule]]
+id = "d.mandarin"
+title = "print first"
+category = "fake_large_order"
+points = 70
+when = { any = ["先出票"] }
+[[rule]]
+id = "d.dialect"
+title = "print first, dialect twin"
+category = "fake_large_order"
+points = 60
+when = { any = ["先出票", "先出飞"] }
+[[rule]]
+id = "d.other"
+title = "other category, same words"
+category = "other"
+points = 10
+when = { any = ["先出票"] }
+"#;
+    let engine = Engine::new(&RuleSet::from_str("d.toml", pack).unwrap()).unwrap();
+    let v = engine.scan_text("老板先出票");
+    let rules: Vec<&str> = v.hits.iter().map(|h| &*h.rule).collect();
+    assert_eq!(rules, ["d.mandarin", "d.other"]);
+    assert_eq!(v.score, 80);
+    let v = engine.scan_text("老板先出票，先出飞");
+    assert_eq!(v.score, 140, "different evidence counts separately");
+}

@@ -48,7 +48,7 @@ fn pack(conds: &[Cond]) -> String {
             }
         };
         s.push_str(&format!(
-            "[[rule]]\nid = \"r.{i}\"\ntitle = \"t\"\ncategory = \"c\"\npoints = 10\nwhen = {when}\n"
+            "[[rule]]\nid = \"r.{i}\"\ntitle = \"t\"\ncategory = \"c{i}\"\npoints = 10\nwhen = {when}\n"
         ));
     }
     s
