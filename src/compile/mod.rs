@@ -279,3 +279,44 @@ fn compile_error(message: String) -> Error {
         message,
     }])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(rules: &str) -> Engine {
+        let src = format!("[pack]\nid = \"t\"\nversion = \"1\"\npinyin = false\n{rules}");
+        Engine::new(&RuleSet::from_str("t.toml", &src).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn literals_are_shared_between_rules_and_triggers_index_them() {
+        let e = engine(
+            "[[rule]]\nid = \"t.a\"\ntitle = \"a\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"先出票\", \"转账\"] }\n\
+             [[rule]]\nid = \"t.b\"\ntitle = \"b\"\ncategory = \"c\"\npoints = 1\nwhen = { all = [\"先出票\", \"截图\"] }\n",
+        );
+        let s = e.stats();
+        assert_eq!((s.rules, s.literals, s.regexes, s.always_evaluated), (2, 3, 0, 0));
+        // 先出票 triggers both rules.
+        let inner = &e.inner;
+        let id = inner.automaton.as_ref().unwrap().patterns_len();
+        assert_eq!(id, 3);
+        let triggered: usize =
+            (0..3).map(|a| (inner.trigger_start[a + 1] - inner.trigger_start[a]) as usize).sum();
+        assert_eq!(triggered, 4);
+    }
+
+    #[test]
+    fn rules_without_a_required_literal_are_always_evaluated() {
+        let e = engine(
+            "[[rule]]\nid = \"t.amount\"\ntitle = \"a\"\ncategory = \"c\"\npoints = 1\nwhen = { amount = { ge = 5000 } }\n\
+             [[rule]]\nid = \"t.regex\"\ntitle = \"r\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"/\\\\d{11}/\"] }\n\
+             [[rule]]\nid = \"t.either\"\ntitle = \"e\"\ncategory = \"e\"\npoints = 1\nwhen = { any_of = [{ any = [\"x票\"] }, { amount = { ge = 1 } }] }\n\
+             [[rule]]\nid = \"t.lit\"\ntitle = \"l\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"x票\"], amount = { ge = 1 } }\n",
+        );
+        assert_eq!(e.stats().always_evaluated, 3);
+        let v = e.scan_text("打给13800138000共五千元");
+        let rules: Vec<&str> = v.hits.iter().map(|h| &*h.rule).collect();
+        assert_eq!(rules, ["t.amount", "t.either", "t.regex"]);
+    }
+}

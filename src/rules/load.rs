@@ -129,7 +129,7 @@ impl RuleSetBuilder {
                         file: name.clone(),
                         line,
                         column,
-                        rule: None,
+                        rule: enclosing_rule_id(source, at),
                         message: e.message().trim().to_string(),
                     });
                 }
@@ -321,6 +321,19 @@ impl RuleSetBuilder {
             Err(Error::Rules(cx.diags))
         }
     }
+}
+
+/// The id of the `[[rule]]` table around byte `at`, read from the text: a file that failed to
+/// parse has no tree to ask, but its author still wants to know which rule is wrong.
+fn enclosing_rule_id(source: &str, at: usize) -> Option<String> {
+    let at = (0..=at.min(source.len())).rev().find(|&i| source.is_char_boundary(i))?;
+    let start = source[..at].rfind("[[rule]]")?;
+    let end = source[start + 8..].find("[[").map_or(source.len(), |e| start + 8 + e);
+    source[start..end].lines().find_map(|line| {
+        let rest = line.trim_start().strip_prefix("id")?.trim_start().strip_prefix('=')?.trim();
+        let quoted = rest.strip_prefix('"')?;
+        Some(quoted[..quoted.find('"')?].to_string())
+    })
 }
 
 fn io_error(path: &Path, message: &str) -> Diagnostic {
@@ -854,6 +867,7 @@ mod tests {
         let d = err(&format!("{HEAD}[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {{ any = [\"a\"] }}\nwhne = 1\n"));
         assert_eq!(d[0].code, "E001");
         assert_eq!((d[0].line, d[0].column), (10, 1));
+        assert_eq!(d[0].rule.as_deref(), Some("t.r"));
         assert!(d[0].message.contains("whne"), "{}", d[0].message);
     }
 

@@ -176,3 +176,78 @@ fn field_holds(f: &FieldCmp, event: Option<&Event>) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, Event, RuleSet};
+
+    fn engine(when: &str) -> Engine {
+        let src = format!(
+            "[pack]\nid = \"t\"\nversion = \"1\"\npinyin = false\n[[rule]]\nid = \"t.r\"\ntitle = \"r\"\ncategory = \"c\"\npoints = 50\nkinds = [\"message\", \"transaction\"]\nwhen = {when}\n"
+        );
+        Engine::new(&RuleSet::from_str("t.toml", &src).unwrap()).unwrap()
+    }
+
+    fn hits(e: &Engine, text: &str) -> bool {
+        !e.scan_text(text).hits.is_empty()
+    }
+
+    #[test]
+    fn near_counts_the_gap_in_folded_characters() {
+        let e = engine("{ near = [[\"先\"], [\"出票\"]], within = 3 }");
+        assert!(hits(&e, "先出票"));
+        assert!(hits(&e, "先帮我出票"));
+        assert!(hits(&e, "先，帮 我 们 出票"), "separators between CJK do not count");
+        assert!(!hits(&e, "先帮我们都出票"));
+        assert!(hits(&e, "出票先"), "unordered by default");
+    }
+
+    #[test]
+    fn ordered_near_needs_the_groups_in_order() {
+        let e = engine("{ near = [[\"先\"], [\"出票\"], [\"付\"]], within = 4, ordered = true }");
+        assert!(hits(&e, "先出票再付"));
+        assert!(!hits(&e, "付了先出票"));
+        assert!(!hits(&e, "出票先付"));
+        assert!(hits(&e, "付了先出票后付"), "a later occurrence can complete the chain");
+    }
+
+    #[test]
+    fn unordered_near_with_three_groups_needs_one_window() {
+        let e = engine("{ near = [[\"甲\"], [\"乙\"], [\"丙\"]], within = 2 }");
+        assert!(hits(&e, "丙甲乙"));
+        assert!(hits(&e, "甲x乙丙"));
+        assert!(!hits(&e, "甲xx乙丙"));
+    }
+
+    #[test]
+    fn field_operators() {
+        let e = engine("{ field = { name = \"channel\", in = [\"wechat\", \"qq\"] }, all_of = [{ field = { name = \"memo\", contains = \"大樂透\" } }, { field = { name = \"vip\", exists = false } }] }");
+        let ev = |json: &str| Event::from_json(json).unwrap();
+        assert!(!e
+            .scan(&ev(r#"{"kind":"transaction","amount":1,"channel":"wechat","memo":"大乐透 10注"}"#))
+            .hits
+            .is_empty());
+        assert!(e
+            .scan(&ev(r#"{"kind":"transaction","amount":1,"channel":"sms","memo":"大乐透"}"#))
+            .hits
+            .is_empty());
+        assert!(e
+            .scan(&ev(r#"{"kind":"transaction","amount":1,"channel":"qq","memo":"大乐透","vip":true}"#))
+            .hits
+            .is_empty());
+        let ne = engine("{ any = [\"票\"], field = { name = \"sender\", ne = \"owner\" } }");
+        assert!(!ne.scan(&Event::message("出票").with_field("sender", "u1")).hits.is_empty());
+        assert!(!ne.scan(&Event::message("出票")).hits.is_empty(), "ne holds when the field is absent");
+        assert!(ne.scan(&Event::message("出票").with_field("sender", "owner")).hits.is_empty());
+    }
+
+    #[test]
+    fn amounts_compare_in_yuan() {
+        let e = engine("{ any = [\"票\"], amount = { ge = 5000, lt = 100000 } }");
+        assert!(hits(&e, "出五千的票"));
+        assert!(hits(&e, "出5k的票"));
+        assert!(hits(&e, "出兩萬塊的票"));
+        assert!(!hits(&e, "出四千九的票"));
+        assert!(!hits(&e, "出十万的票"));
+    }
+}
