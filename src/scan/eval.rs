@@ -64,7 +64,19 @@ impl Scanner {
                 near_ordered(&mut pos, &bounds, within as i64)
             } else {
                 let mut budget = NEAR_BUDGET;
-                near_unordered(&pos, &bounds, i64::MAX, i64::MIN, within as i64, &mut budget)
+                let mut picked = std::mem::take(&mut self.near_picked);
+                picked.clear();
+                let found = near_unordered(
+                    &pos,
+                    &bounds,
+                    &mut picked,
+                    i64::MAX,
+                    i64::MIN,
+                    within as i64,
+                    &mut budget,
+                );
+                self.near_picked = picked;
+                found
             }
         };
         self.near_positions = pos;
@@ -82,9 +94,13 @@ fn near_ordered(pos: &mut [(u32, u32)], bounds: &[(usize, usize)], within: i64) 
         let mut any = false;
         for i in s..e {
             let start = pos[i].0;
+            let end = pos[i].1;
             let ok = (ps..pe).any(|j| {
                 let (qs, qe) = pos[j];
-                qs != u32::MAX && start >= qs && (start as i64 - qe as i64) <= within
+                qs != u32::MAX
+                    && start >= qs
+                    && (start as i64 - qe as i64) <= within
+                    && !nested((qs, qe), (start, end))
             });
             if ok {
                 any = true;
@@ -104,6 +120,7 @@ fn near_ordered(pos: &mut [(u32, u32)], bounds: &[(usize, usize)], within: i64) 
 fn near_unordered(
     pos: &[(u32, u32)],
     bounds: &[(usize, usize)],
+    picked: &mut Vec<(u32, u32)>,
     min_end: i64,
     max_start: i64,
     within: i64,
@@ -116,11 +133,23 @@ fn near_unordered(
         }
         *budget -= 1;
         let (me, ms) = (min_end.min(he as i64), max_start.max(hs as i64));
-        if ms - me <= within && near_unordered(pos, rest, me, ms, within, budget) {
+        if ms - me > within || picked.iter().any(|&p| nested(p, (hs, he))) {
+            continue;
+        }
+        picked.push((hs, he));
+        let found = near_unordered(pos, rest, picked, me, ms, within, budget);
+        picked.pop();
+        if found {
             return true;
         }
     }
     false
+}
+
+/// Whether one span lies within the other: then it is one occurrence, not two terms near
+/// each other (`先出票` does not satisfy `near = [["先出票"], ["出票"]]` on its own).
+fn nested(a: (u32, u32), b: (u32, u32)) -> bool {
+    (a.0 <= b.0 && b.1 <= a.1) || (b.0 <= a.0 && a.1 <= b.1)
 }
 
 fn scalar_eq(v: &FieldValue<'_>, s: &Scalar) -> bool {
@@ -200,6 +229,18 @@ mod tests {
         assert!(hits(&e, "先，帮 我 们 出票"), "separators between CJK do not count");
         assert!(!hits(&e, "先帮我们都出票"));
         assert!(hits(&e, "出票先"), "unordered by default");
+    }
+
+    #[test]
+    fn one_occurrence_does_not_fill_two_groups() {
+        let e = engine("{ near = [[\"先出票\", \"先\"], [\"出票\"]], within = 3 }");
+        assert!(!hits(&e, "老板出票"));
+        assert!(hits(&e, "先出票"), "先 and 出票 are two occurrences");
+        let e = engine("{ near = [[\"先出票\"], [\"出票\"]], within = 3 }");
+        assert!(!hits(&e, "先出票"));
+        assert!(hits(&e, "先出票，出票"));
+        let e = engine("{ near = [[\"先出票\"], [\"出票\"]], within = 3, ordered = true }");
+        assert!(!hits(&e, "先出票"));
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub struct Scanner {
     /// Scratch for `near`: hit positions of all groups, and each group's range in it.
     near_positions: Vec<(u32, u32)>,
     near_bounds: Vec<(usize, usize)>,
+    near_picked: Vec<(u32, u32)>,
     /// Keep hits that repeat another hit's evidence (for running rule examples, which ask
     /// whether each rule fired, not what the verdict counts).
     pub(crate) keep_duplicates: bool,
@@ -78,6 +79,7 @@ impl Scanner {
             spans: Vec::new(),
             near_positions: Vec::new(),
             near_bounds: Vec::new(),
+            near_picked: Vec::new(),
             keep_duplicates: false,
         }
     }

@@ -77,11 +77,13 @@ fn reference(conds: &[Cond], text: &str) -> BTreeSet<String> {
                 let (oa, ob) = (occ(a), occ(b));
                 oa.iter().any(|&(sa, ea)| {
                     ob.iter().any(|&(sb, eb)| {
-                        if *ordered {
-                            sb >= sa && (sb as i64 - ea as i64) <= *w as i64
-                        } else {
-                            (sa.max(sb) as i64 - ea.min(eb) as i64) <= *w as i64
-                        }
+                        let nested = (sa <= sb && eb <= ea) || (sb <= sa && ea <= eb);
+                        !nested
+                            && if *ordered {
+                                sb >= sa && (sb as i64 - ea as i64) <= *w as i64
+                            } else {
+                                (sa.max(sb) as i64 - ea.min(eb) as i64) <= *w as i64
+                            }
                     })
                 })
             }
