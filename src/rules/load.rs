@@ -762,9 +762,9 @@ impl Context {
     }
 }
 
-/// Adds the pinyin spellings fraudsters use to dodge keyword filters: one character at a time
-/// in pinyin (先出piao, xian出票) and, for longer literals, the whole phrase (xianchupiao,
-/// xian chu piao). Best effort: stops quietly at the spelling limit, since the declared
+/// Adds the pinyin spellings fraudsters use to dodge keyword filters: any run of characters in
+/// pinyin (先出piao, xianchu票, 安全zhanghu) and, for longer literals, the whole phrase
+/// (xianchupiao, xian chu piao). Best effort: stops quietly at the spelling limit, since the declared
 /// spellings matter more.
 fn add_pinyin_spellings(folded: &str, all: &mut BTreeSet<String>) {
     use pinyin::ToPinyinMulti;
@@ -791,16 +791,19 @@ fn add_pinyin_spellings(folded: &str, all: &mut BTreeSet<String>) {
             all.insert(s);
         }
     };
-    for (i, r) in readings.iter().enumerate() {
-        for reading in r {
-            let mut s = String::new();
-            for (j, c) in chars.iter().enumerate() {
-                if i == j {
-                    s.push_str(reading);
-                } else {
-                    s.push(*c);
-                }
+    // Every contiguous run of characters in pinyin, shorter than the whole literal: people
+    // type the word they can't be bothered to pick from the input method (安全zhanghu).
+    for i in 0..chars.len() {
+        for j in i + 1..=chars.len() {
+            if j - i == chars.len() || readings[i..j].iter().any(Vec::is_empty) {
+                continue;
             }
+            let mut s = String::new();
+            s.extend(&chars[..i]);
+            for r in &readings[i..j] {
+                s.push_str(r[0]);
+            }
+            s.extend(&chars[j..]);
             add(s, all);
         }
     }
@@ -927,7 +930,17 @@ mod tests {
             .collect();
         assert_eq!(
             lits,
-            vec!["xian chu piao", "xianchupiao", "xian出票", "先chu票", "先出piao", "先出票", "码"]
+            vec![
+                "xian chu piao",
+                "xianchupiao",
+                "xianchu票",
+                "xian出票",
+                "先chupiao",
+                "先chu票",
+                "先出piao",
+                "先出票",
+                "码"
+            ]
         );
     }
 

@@ -15,11 +15,41 @@ impl Scanner {
         !self.atom_hits(inner, atom).is_empty()
     }
 
+    /// Whether any atom of a sorted list appears. Sets hold thousands of spellings while a
+    /// message hits a handful of literals, so the literal part is checked from whichever
+    /// side is smaller; regexes (ids after the literals) run only when asked for.
+    pub(super) fn any_present(&mut self, inner: &Inner, atoms: &[u32]) -> bool {
+        let split = atoms.partition_point(|&a| a < inner.literal_count);
+        let (literals, regexes) = atoms.split_at(split);
+        let found = if literals.len() <= 4 * self.hit_atoms.len() {
+            literals.iter().any(|&a| self.ranges[a as usize].0 == self.stamp)
+        } else {
+            self.hit_atoms.iter().any(|a| literals.binary_search(a).is_ok())
+        };
+        found || regexes.iter().any(|&a| self.present(inner, a))
+    }
+
+    /// Appends the atoms of a sorted list that appear, literals first.
+    fn present_atoms(&mut self, inner: &Inner, atoms: &[u32], out: &mut Vec<u32>) {
+        let split = atoms.partition_point(|&a| a < inner.literal_count);
+        let (literals, regexes) = atoms.split_at(split);
+        if literals.len() <= 4 * self.hit_atoms.len() {
+            out.extend(literals.iter().filter(|&&a| self.ranges[a as usize].0 == self.stamp));
+        } else {
+            out.extend(self.hit_atoms.iter().filter(|a| literals.binary_search(a).is_ok()));
+        }
+        for &a in regexes {
+            if self.present(inner, a) {
+                out.push(a);
+            }
+        }
+    }
+
     pub(super) fn eval(&mut self, inner: &Inner, node: &Node, event: Option<&Event>) -> bool {
         match node {
-            Node::Any(atoms) => atoms.iter().any(|&a| self.present(inner, a)),
-            Node::All(slots) => slots.iter().all(|s| s.iter().any(|&a| self.present(inner, a))),
-            Node::None(atoms) => !atoms.iter().any(|&a| self.present(inner, a)),
+            Node::Any(atoms) => self.any_present(inner, atoms),
+            Node::All(slots) => slots.iter().all(|s| self.any_present(inner, s)),
+            Node::None(atoms) => !self.any_present(inner, atoms),
             Node::Near { groups, within, ordered } => self.near(inner, groups, *within, *ordered),
             Node::Amount(cmp) => self.amounts().iter().any(|a| cmp.holds(a.fen as f64 / 100.0)),
             Node::Field(f) => field_holds(f, event),
@@ -36,11 +66,13 @@ impl Scanner {
         let mut bounds = std::mem::take(&mut self.near_bounds);
         pos.clear();
         bounds.clear();
+        let mut present = std::mem::take(&mut self.near_atoms);
         let mut all_present = true;
         for g in groups {
             let start = pos.len();
-            for &a in g.iter() {
-                self.atom_hits(inner, a);
+            present.clear();
+            self.present_atoms(inner, g, &mut present);
+            for &a in &present {
                 let (stamp, s, e) = self.ranges[a as usize];
                 if stamp != self.stamp {
                     continue;
@@ -81,6 +113,7 @@ impl Scanner {
         };
         self.near_positions = pos;
         self.near_bounds = bounds;
+        self.near_atoms = present;
         found
     }
 }

@@ -39,6 +39,8 @@ pub struct Scanner {
     engine: Engine,
     folded: Folded,
     hits: Vec<AtomHit>,
+    /// The distinct literal atoms found in this message, ascending.
+    hit_atoms: Vec<u32>,
     /// Per atom: (stamp, first, last+1) into `hits`; valid when stamp == `stamp`.
     ranges: Vec<(u32, u32, u32)>,
     /// Per regex atom: the stamp of the message it was last run on.
@@ -54,6 +56,7 @@ pub struct Scanner {
     near_positions: Vec<(u32, u32)>,
     near_bounds: Vec<(usize, usize)>,
     near_picked: Vec<(u32, u32)>,
+    near_atoms: Vec<u32>,
     /// Keep hits that repeat another hit's evidence (for running rule examples, which ask
     /// whether each rule fired, not what the verdict counts).
     pub(crate) keep_duplicates: bool,
@@ -69,6 +72,7 @@ impl Scanner {
             engine,
             folded: Folded::new(),
             hits: Vec::new(),
+            hit_atoms: Vec::new(),
             ranges: vec![(0, 0, 0); atoms],
             regex_done: vec![0; regexes],
             candidate_stamp: vec![0; rules],
@@ -80,6 +84,7 @@ impl Scanner {
             near_positions: Vec::new(),
             near_bounds: Vec::new(),
             near_picked: Vec::new(),
+            near_atoms: Vec::new(),
             keep_duplicates: false,
         }
     }
@@ -169,6 +174,7 @@ impl Scanner {
     /// Runs the automaton and groups hits by atom.
     fn find_literals(&mut self, inner: &Inner) {
         self.hits.clear();
+        self.hit_atoms.clear();
         let Some(ac) = &inner.automaton else { return };
         let text = self.folded.as_str();
         let bytes = text.as_bytes();
@@ -185,6 +191,7 @@ impl Scanner {
             self.hits.push(AtomHit { atom: p as u32, start: m.start() as u32, end: m.end() as u32 });
         }
         self.hits.sort_unstable();
+        self.hit_atoms.clear();
         let mut i = 0;
         while i < self.hits.len() {
             let atom = self.hits[i].atom;
@@ -193,6 +200,7 @@ impl Scanner {
                 j += 1;
             }
             self.ranges[atom as usize] = (self.stamp, i as u32, j as u32);
+            self.hit_atoms.push(atom);
             i = j;
         }
     }
