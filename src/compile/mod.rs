@@ -44,6 +44,8 @@ pub struct Stats {
 pub(crate) struct CompiledRule {
     pub id: Arc<str>,
     pub category: Arc<str>,
+    /// Index of the rule's group (alternatives of which only the strongest counts).
+    pub group: Option<u32>,
     pub points: u32,
     pub kinds: Kinds,
     pub when: Node,
@@ -161,6 +163,7 @@ impl Engine {
         let mut triggers: Vec<Vec<u32>> = vec![Vec::new(); literal_count as usize];
         let mut always = Vec::new();
         let mut out_rules = Vec::with_capacity(compiled.len());
+        let mut groups: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
         for (index, (r, mut when, counters)) in compiled.into_iter().enumerate() {
             interner.finish(&mut when);
             let mut atoms = Vec::new();
@@ -191,6 +194,10 @@ impl Engine {
             out_rules.push(CompiledRule {
                 id: Arc::from(r.id.as_str()),
                 category: Arc::from(r.category.as_str()),
+                group: r.group.as_deref().map(|g| {
+                    let next = groups.len() as u32;
+                    *groups.entry(g).or_insert(next)
+                }),
                 points: r.points,
                 kinds: r.kinds,
                 uses_amounts: when.uses_amounts(),

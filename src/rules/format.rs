@@ -60,6 +60,7 @@ pub(crate) struct RuleRaw {
     pub advice: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    pub group: Option<Str>,
     pub when: Spanned<CondRaw>,
     #[serde(default)]
     pub counter: Vec<CounterRaw>,

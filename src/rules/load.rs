@@ -254,6 +254,17 @@ impl RuleSetBuilder {
                 {
                     cx.error(&src, "E006", raw.category.span(), rid, "category must be snake_case".into());
                 }
+                if let Some(g) = &raw.group {
+                    if !valid_name(&g.get_ref().replace('.', "_")) {
+                        cx.error(
+                            &src,
+                            "E006",
+                            g.span(),
+                            rid,
+                            "group must be letters, digits, `.`, `_` or `-`".into(),
+                        );
+                    }
+                }
                 let mut kinds = Kinds { message: raw.kinds.is_empty(), transaction: false };
                 for k in &raw.kinds {
                     match k.get_ref().as_str() {
@@ -305,6 +316,7 @@ impl RuleSetBuilder {
                         points: points.clamp(1, 1000) as u32,
                         advice: raw.advice.clone(),
                         tags: raw.tags.clone(),
+                        group: raw.group.as_ref().map(|g| g.get_ref().clone()),
                         when,
                         counters,
                         examples_match: examples(&raw.examples.matches),

@@ -191,6 +191,8 @@ pub(crate) struct Rule {
     pub points: u32,
     pub advice: Vec<String>,
     pub tags: Vec<String>,
+    /// Rules of one group are alternatives: only the strongest hit of a group counts.
+    pub group: Option<String>,
     pub when: Cond,
     /// The rule's own counters followed by its pack's.
     pub counters: Vec<Counter>,

@@ -341,12 +341,17 @@ fn score(
     keep_duplicates: bool,
 ) -> Verdict {
     hits.sort_by(|(_, a), (_, b)| b.score.cmp(&a.score).then_with(|| a.rule.cmp(&b.rule)));
-    // The same words are one piece of evidence: when two rules of one category (say a
-    // Mandarin rule and its dialect twin) saw exactly the same spans, only the stronger counts.
+    // One script is one piece of evidence: of the rules in a group (a Mandarin rule and its
+    // dialect twins), and of rules of one category that saw exactly the same spans, only the
+    // strongest counts.
     let mut i = 0;
     while i < hits.len() && !keep_duplicates {
-        let dup =
-            hits[..i].iter().any(|(_, k)| k.category == hits[i].1.category && k.spans == hits[i].1.spans);
+        let (ri, h) = &hits[i];
+        let group = inner.rules[*ri].group;
+        let dup = hits[..i].iter().any(|(rk, k)| {
+            (group.is_some() && inner.rules[*rk].group == group)
+                || (k.category == h.category && k.spans == h.spans)
+        });
         if dup {
             hits.remove(i);
         } else {

@@ -154,3 +154,39 @@ when = { any = ["先出票"] }
     let v = engine.scan_text("老板先出票，先出飞");
     assert_eq!(v.score, 140, "different evidence counts separately");
 }
+
+#[test]
+fn only_the_strongest_rule_of_a_group_counts() {
+    let pack = r#"
+[pack]
+id = "g"
+version = "1"
+[[rule]]
+id = "g.mandarin"
+title = "print first"
+category = "fake_large_order"
+group = "print-first"
+points = 70
+when = { any = ["先出票"] }
+[[rule]]
+id = "g.cantonese"
+title = "print first, Cantonese"
+category = "fake_large_order"
+group = "print-first"
+points = 75
+when = { near = [["出票"], ["先"]], within = 2, ordered = true }
+[[rule]]
+id = "g.amount"
+title = "large order"
+category = "fake_large_order"
+points = 30
+when = { any = ["票"], amount = { ge = 10000 } }
+"#;
+    let engine = Engine::new(&RuleSet::from_str("g.toml", pack).unwrap()).unwrap();
+    let v = engine.scan_text("先出票，出票先，两万");
+    let rules: Vec<&str> = v.hits.iter().map(|h| &*h.rule).collect();
+    assert_eq!(rules, ["g.cantonese", "g.amount"]);
+    assert_eq!(v.score, 105);
+    let rules = RuleSet::from_str("g.toml", pack).unwrap();
+    assert!(rules.run_examples(&engine).failures.is_empty());
+}
