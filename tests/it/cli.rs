@@ -156,3 +156,21 @@ fn the_worked_example_of_the_rules_guide_passes() {
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("12 passed, 0 failed"), "{stdout}");
 }
+
+#[test]
+fn unreadable_rule_files_are_located_errors() {
+    let dir = std::env::temp_dir().join(format!("fanzha-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, b"[pack]\nid = \"b\"\nversion = \"\xff1\"\n").unwrap();
+    let out = fanzha(&["check", bad.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:3:12: error[E009]") && err.contains("UTF-8"), "{err}");
+    let out = fanzha(&["check", dir.join("missing.toml").to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("E009"));
+    let out = fanzha(&["scan", dir.join("missing.jsonl").to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
