@@ -30,7 +30,7 @@ impl Scanner {
     }
 
     /// Appends the atoms of a sorted list that appear, literals first.
-    fn present_atoms(&mut self, inner: &Inner, atoms: &[u32], out: &mut Vec<u32>) {
+    pub(super) fn present_atoms(&mut self, inner: &Inner, atoms: &[u32], out: &mut Vec<u32>) {
         let split = atoms.partition_point(|&a| a < inner.literal_count);
         let (literals, regexes) = atoms.split_at(split);
         if literals.len() <= 4 * self.hit_atoms.len() {

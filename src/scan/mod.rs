@@ -277,11 +277,15 @@ impl Scanner {
         let mut spans = std::mem::take(&mut self.spans);
         spans.clear();
         let r = &inner.rules[rule];
-        for &a in r.evidence_atoms.iter() {
+        let mut present = std::mem::take(&mut self.near_atoms);
+        present.clear();
+        self.present_atoms(inner, &r.evidence_atoms, &mut present);
+        for &a in &present {
             for h in self.atom_hits(inner, a) {
                 spans.push((h.start as usize, h.end as usize));
             }
         }
+        self.near_atoms = present;
         if r.uses_amounts {
             let bounds = amount_bounds(&r.when);
             for a in self.amounts().to_vec() {
