@@ -24,12 +24,13 @@ pub fn run(args: Args) -> i32 {
         Ok((rules, engine)) => {
             let s = engine.stats();
             eprintln!(
-                "ok: {} packs, {} rules, {} literal spellings, {} regexes, automaton {} KiB",
+                "ok: {} packs, {} rules, {} literal spellings, {} regexes, automaton {} KiB, {} rules evaluated on every event",
                 rules.packs().len(),
                 s.rules,
                 s.literals,
                 s.regexes,
-                s.automaton_bytes / 1024
+                s.automaton_bytes / 1024,
+                s.always_evaluated
             );
             0
         }

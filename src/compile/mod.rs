@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::error::{Diagnostic, Error};
 use crate::rules::{Kinds, Levels, RuleSet};
 use crate::verdict::Level;
-use program::{AtomId, Interner, Node};
+use program::{AtomList, Interner, Node};
 
 /// Above this many bytes of literal spellings the automaton is a contiguous NFA, not a DFA.
 const DFA_MAX_PATTERN_BYTES: usize = 48 * 1024;
@@ -52,7 +52,7 @@ pub(crate) struct CompiledRule {
     pub counters: Box<[CompiledCounter]>,
     pub advice: Box<[Arc<str>]>,
     /// Atoms whose hits are the rule's evidence.
-    pub evidence_atoms: Box<[AtomId]>,
+    pub evidence_atoms: AtomList,
     pub uses_amounts: bool,
 }
 
@@ -86,6 +86,12 @@ pub(crate) struct Inner {
     pub trigger_rules: Box<[u32]>,
     /// Rules evaluated on every event of their kinds.
     pub always: Box<[u32]>,
+    /// CSR: the atom lists containing literal atom `a` are
+    /// `list_postings[posting_start[a]..posting_start[a+1]]`.
+    pub posting_start: Box<[u32]>,
+    pub list_postings: Box<[u32]>,
+    /// Number of distinct atom lists.
+    pub list_count: u32,
     pub levels: Levels,
     pub version: Arc<str>,
     pub stats: Stats,
@@ -178,6 +184,8 @@ impl Engine {
                     triggers[a as usize].push(index as u32);
                 }
             }
+            let mut evidence_atoms = AtomList { id: 0, atoms: atoms.into_boxed_slice() };
+            interner.finish_list(&mut evidence_atoms);
             let counters: Box<[CompiledCounter]> = counters
                 .into_iter()
                 .map(|(mut node, c)| {
@@ -204,9 +212,22 @@ impl Engine {
                 when,
                 counters,
                 advice: r.advice.iter().map(|a| Arc::from(a.as_str())).collect(),
-                evidence_atoms: atoms.into_boxed_slice(),
+                evidence_atoms,
             });
         }
+        let mut postings: Vec<Vec<u32>> = vec![Vec::new(); literal_count as usize];
+        for (id, list) in interner.lists.iter().enumerate() {
+            for &a in list.iter().take_while(|&&a| a < literal_count) {
+                postings[a as usize].push(id as u32);
+            }
+        }
+        let mut posting_start = Vec::with_capacity(postings.len() + 1);
+        let mut list_postings = Vec::new();
+        for p in &postings {
+            posting_start.push(list_postings.len() as u32);
+            list_postings.extend_from_slice(p);
+        }
+        posting_start.push(list_postings.len() as u32);
         let mut trigger_start = Vec::with_capacity(triggers.len() + 1);
         let mut trigger_rules = Vec::new();
         for t in &triggers {
@@ -233,6 +254,9 @@ impl Engine {
                 trigger_start: trigger_start.into_boxed_slice(),
                 trigger_rules: trigger_rules.into_boxed_slice(),
                 always: always.into_boxed_slice(),
+                posting_start: posting_start.into_boxed_slice(),
+                list_postings: list_postings.into_boxed_slice(),
+                list_count: interner.lists.len() as u32,
                 levels: rules.levels,
                 version: Arc::from(rules.version().as_str()),
                 stats,

@@ -10,13 +10,23 @@ use crate::rules::{Atom, Cond, FieldCmp, NumCmp};
 /// Index of an atom: literals first (their id is their automaton pattern id), then regexes.
 pub(crate) type AtomId = u32;
 
+/// A sorted list of atoms — a term's spellings, or a set — with an id of its own: the scanner
+/// marks every list that contains an atom of the message once, so "does any atom of this set
+/// of thousands appear?" is one look-up however large the set.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AtomList {
+    pub id: u32,
+    /// Ascending; literal atoms first, then regex atoms.
+    pub atoms: Box<[AtomId]>,
+}
+
 /// A compiled condition.
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
-    Any(Box<[AtomId]>),
-    All(Box<[Box<[AtomId]>]>),
-    None(Box<[AtomId]>),
-    Near { groups: Box<[Box<[AtomId]>]>, within: u32, ordered: bool },
+    Any(AtomList),
+    All(Box<[AtomList]>),
+    None(AtomList),
+    Near { groups: Box<[AtomList]>, within: u32, ordered: bool },
     Amount(NumCmp),
     Field(Box<FieldCmp>),
     AllOf(Box<[Node]>),
@@ -31,6 +41,9 @@ pub(crate) struct Interner {
     pub regexes: Vec<String>,
     literal_ids: HashMap<String, u32>,
     regex_ids: HashMap<String, u32>,
+    /// Distinct atom lists, by id (assigned by `finish`).
+    pub lists: Vec<Box<[AtomId]>>,
+    list_ids: HashMap<Box<[AtomId]>, u32>,
 }
 
 /// Regex atom ids are offset by this so the two kinds never collide before finishing.
@@ -57,11 +70,11 @@ impl Interner {
         }
     }
 
-    fn atoms(&mut self, v: &[Atom]) -> Box<[AtomId]> {
+    fn atoms(&mut self, v: &[Atom]) -> AtomList {
         let mut ids: Vec<u32> = v.iter().map(|a| self.atom(a)).collect();
         ids.sort_unstable();
         ids.dedup();
-        ids.into_boxed_slice()
+        AtomList { id: u32::MAX, atoms: ids.into_boxed_slice() }
     }
 
     pub fn compile(&mut self, c: &Cond) -> Node {
@@ -82,22 +95,31 @@ impl Interner {
         }
     }
 
-    /// Rewrites provisional regex ids to their final place after the literals.
-    pub fn finish(&self, node: &mut Node) {
-        let n = self.literals.len() as u32;
-        let fix = |ids: &mut Box<[AtomId]>| {
-            for id in ids.iter_mut() {
-                if *id & REGEX_BIT != 0 {
-                    *id = n + (*id & !REGEX_BIT);
-                }
-            }
-        };
+    /// Rewrites provisional regex ids to their final place after the literals, and gives
+    /// each atom list its id. Call once all conditions are compiled.
+    pub fn finish(&mut self, node: &mut Node) {
         match node {
-            Node::Any(v) | Node::None(v) => fix(v),
-            Node::All(g) | Node::Near { groups: g, .. } => g.iter_mut().for_each(fix),
+            Node::Any(v) | Node::None(v) => self.finish_list(v),
+            Node::All(g) | Node::Near { groups: g, .. } => g.iter_mut().for_each(|l| self.finish_list(l)),
             Node::AllOf(v) | Node::AnyOf(v) | Node::NoneOf(v) => v.iter_mut().for_each(|c| self.finish(c)),
             Node::Amount(_) | Node::Field(_) => {}
         }
+    }
+
+    /// Finishes a list built outside a condition (a rule's evidence atoms).
+    pub fn finish_list(&mut self, list: &mut AtomList) {
+        let n = self.literals.len() as u32;
+        for id in list.atoms.iter_mut() {
+            if *id & REGEX_BIT != 0 {
+                *id = n + (*id & !REGEX_BIT);
+            }
+        }
+        list.atoms.sort_unstable();
+        let next = self.lists.len() as u32;
+        list.id = *self.list_ids.entry(list.atoms.clone()).or_insert_with(|| {
+            self.lists.push(list.atoms.clone());
+            next
+        });
     }
 }
 
@@ -105,8 +127,10 @@ impl Node {
     /// Atoms whose presence can make this node true (not those under `none`), in order.
     pub fn positive_atoms(&self, out: &mut Vec<AtomId>) {
         match self {
-            Node::Any(v) => out.extend_from_slice(v),
-            Node::All(g) | Node::Near { groups: g, .. } => g.iter().for_each(|v| out.extend_from_slice(v)),
+            Node::Any(v) => out.extend_from_slice(&v.atoms),
+            Node::All(g) | Node::Near { groups: g, .. } => {
+                g.iter().for_each(|v| out.extend_from_slice(&v.atoms))
+            }
             Node::AllOf(v) | Node::AnyOf(v) => v.iter().for_each(|c| c.positive_atoms(out)),
             Node::None(_) | Node::NoneOf(_) | Node::Amount(_) | Node::Field(_) => {}
         }

@@ -1,7 +1,7 @@
 //! Evaluating a compiled condition against the atoms, amounts and fields of one event.
 
 use super::Scanner;
-use crate::compile::program::Node;
+use crate::compile::program::{AtomList, Node};
 use crate::compile::Inner;
 use crate::event::{Event, FieldValue};
 use crate::rules::{FieldCmp, Scalar};
@@ -15,28 +15,28 @@ impl Scanner {
         !self.atom_hits(inner, atom).is_empty()
     }
 
-    /// Whether any atom of a sorted list appears. Sets hold thousands of spellings while a
-    /// message hits a handful of literals, so the literal part is checked from whichever
-    /// side is smaller; regexes (ids after the literals) run only when asked for.
-    pub(super) fn any_present(&mut self, inner: &Inner, atoms: &[u32]) -> bool {
-        let split = atoms.partition_point(|&a| a < inner.literal_count);
-        let (literals, regexes) = atoms.split_at(split);
-        let found = if literals.len() <= 4 * self.hit_atoms.len() {
-            literals.iter().any(|&a| self.ranges[a as usize].0 == self.stamp)
-        } else {
-            self.hit_atoms.iter().any(|a| literals.binary_search(a).is_ok())
-        };
-        found || regexes.iter().any(|&a| self.present(inner, a))
+    /// Whether any atom of a list appears: one look-up for the literals (the list was marked
+    /// when its literals were found), and the regexes, run only when asked for.
+    pub(super) fn any_present(&mut self, inner: &Inner, list: &AtomList) -> bool {
+        if self.list_stamp[list.id as usize] == self.stamp {
+            return true;
+        }
+        let split = list.atoms.partition_point(|&a| a < inner.literal_count);
+        list.atoms[split..].iter().any(|&a| self.present(inner, a))
     }
 
-    /// Appends the atoms of a sorted list that appear, literals first.
-    pub(super) fn present_atoms(&mut self, inner: &Inner, atoms: &[u32], out: &mut Vec<u32>) {
-        let split = atoms.partition_point(|&a| a < inner.literal_count);
-        let (literals, regexes) = atoms.split_at(split);
-        if literals.len() <= 4 * self.hit_atoms.len() {
-            out.extend(literals.iter().filter(|&&a| self.ranges[a as usize].0 == self.stamp));
-        } else {
-            out.extend(self.hit_atoms.iter().filter(|a| literals.binary_search(a).is_ok()));
+    /// Appends the atoms of a list that appear, literals first.
+    pub(super) fn present_atoms(&mut self, inner: &Inner, list: &AtomList, out: &mut Vec<u32>) {
+        let split = list.atoms.partition_point(|&a| a < inner.literal_count);
+        let (literals, regexes) = list.atoms.split_at(split);
+        if self.list_stamp[list.id as usize] == self.stamp {
+            // A set holds thousands of spellings, a message hits a handful of literals:
+            // check from whichever side is smaller.
+            if literals.len() <= 4 * self.hit_atoms.len() {
+                out.extend(literals.iter().filter(|&&a| self.ranges[a as usize].0 == self.stamp));
+            } else {
+                out.extend(self.hit_atoms.iter().filter(|a| literals.binary_search(a).is_ok()));
+            }
         }
         for &a in regexes {
             if self.present(inner, a) {
@@ -59,7 +59,7 @@ impl Scanner {
         }
     }
 
-    fn near(&mut self, inner: &Inner, groups: &[Box<[u32]>], within: u32, ordered: bool) -> bool {
+    fn near(&mut self, inner: &Inner, groups: &[AtomList], within: u32, ordered: bool) -> bool {
         // Positions in folded characters, all groups in one reused buffer: `near` runs for
         // candidate rules of ordinary messages too, and must not allocate there.
         let mut pos = std::mem::take(&mut self.near_positions);

@@ -41,6 +41,8 @@ pub struct Scanner {
     hits: Vec<AtomHit>,
     /// The distinct literal atoms found in this message, ascending.
     hit_atoms: Vec<u32>,
+    /// Per atom list: the stamp of the last message one of its literals appeared in.
+    list_stamp: Vec<u32>,
     /// Per atom: (stamp, first, last+1) into `hits`; valid when stamp == `stamp`.
     ranges: Vec<(u32, u32, u32)>,
     /// Per regex atom: the stamp of the message it was last run on.
@@ -68,11 +70,13 @@ impl Scanner {
         let atoms = engine.inner.literal_count as usize + engine.inner.regexes.len();
         let rules = engine.inner.rules.len();
         let regexes = engine.inner.regexes.len();
+        let lists = engine.inner.list_count as usize;
         Scanner {
             engine,
             folded: Folded::new(),
             hits: Vec::new(),
             hit_atoms: Vec::new(),
+            list_stamp: vec![0; lists],
             ranges: vec![(0, 0, 0); atoms],
             regex_done: vec![0; regexes],
             candidate_stamp: vec![0; rules],
@@ -118,6 +122,7 @@ impl Scanner {
             self.ranges.iter_mut().for_each(|r| r.0 = 0);
             self.regex_done.iter_mut().for_each(|r| *r = 0);
             self.candidate_stamp.iter_mut().for_each(|r| *r = 0);
+            self.list_stamp.iter_mut().for_each(|r| *r = 0);
             self.amounts_stamp = 0;
             self.stamp = 1;
         }
@@ -201,6 +206,13 @@ impl Scanner {
             }
             self.ranges[atom as usize] = (self.stamp, i as u32, j as u32);
             self.hit_atoms.push(atom);
+            let (s, e) = (
+                inner.posting_start[atom as usize] as usize,
+                inner.posting_start[atom as usize + 1] as usize,
+            );
+            for &list in &inner.list_postings[s..e] {
+                self.list_stamp[list as usize] = self.stamp;
+            }
             i = j;
         }
     }
