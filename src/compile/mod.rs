@@ -84,6 +84,14 @@ pub(crate) struct Inner {
     /// CSR: rules triggered by literal atom `a` are `trigger_rules[trigger_start[a]..trigger_start[a+1]]`.
     pub trigger_start: Box<[u32]>,
     pub trigger_rules: Box<[u32]>,
+    /// CSR: rules triggered when regex `r` is armed (see `arm_start`).
+    pub regex_trigger_start: Box<[u32]>,
+    pub regex_trigger_rules: Box<[u32]>,
+    /// CSR: the regexes literal pattern `p` arms (is a prefilter literal of).
+    pub arm_start: Box<[u32]>,
+    pub arm_regexes: Box<[u32]>,
+    /// Per regex: whether it runs only once armed by a prefilter literal.
+    pub regex_gated: Box<[bool]>,
     /// Rules evaluated on every event of their kinds.
     pub always: Box<[u32]>,
     /// CSR: the atom lists containing literal atom `a` are
@@ -126,7 +134,22 @@ impl Engine {
             compiled.push((r, when, counters));
         }
 
+        // Regexes are gated by literal prefilters (DESIGN.md): the literals one of which every
+        // match must start with join the automaton, and a regex runs only on messages where
+        // one of them was found. Regexes without such literals run on every message.
+        let mut gates: Vec<Option<Vec<u32>>> = Vec::with_capacity(interner.regexes.len());
+        for i in 0..interner.regexes.len() {
+            let prefixes = regex_prefixes(&interner.regexes[i]);
+            gates.push(prefixes.map(|p| p.iter().map(|l| interner.gate_literal(l)).collect()));
+        }
         let literal_count = interner.literals.len() as u32;
+        let mut arms: Vec<Vec<u32>> = vec![Vec::new(); literal_count as usize];
+        for (r, gate) in gates.iter().enumerate() {
+            for &a in gate.iter().flatten() {
+                arms[a as usize].push(r as u32);
+            }
+        }
+        let regex_gated: Box<[bool]> = gates.iter().map(Option::is_some).collect();
         let automaton = if interner.literals.is_empty() {
             None
         } else {
@@ -167,6 +190,7 @@ impl Engine {
         }
 
         let mut triggers: Vec<Vec<u32>> = vec![Vec::new(); literal_count as usize];
+        let mut regex_triggers: Vec<Vec<u32>> = vec![Vec::new(); regexes.len()];
         let mut always = Vec::new();
         let mut out_rules = Vec::with_capacity(compiled.len());
         let mut groups: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
@@ -176,12 +200,17 @@ impl Engine {
             when.positive_atoms(&mut atoms);
             atoms.sort_unstable();
             atoms.dedup();
-            let has_regex = atoms.iter().any(|&a| a >= literal_count);
-            if !when.needs_atom() || has_regex {
+            let ungated =
+                atoms.iter().any(|&a| a >= literal_count && !regex_gated[(a - literal_count) as usize]);
+            if !when.needs_atom() || ungated {
                 always.push(index as u32);
             } else {
                 for &a in &atoms {
-                    triggers[a as usize].push(index as u32);
+                    if a < literal_count {
+                        triggers[a as usize].push(index as u32);
+                    } else {
+                        regex_triggers[(a - literal_count) as usize].push(index as u32);
+                    }
                 }
             }
             let mut evidence_atoms = AtomList { id: 0, atoms: atoms.into_boxed_slice() };
@@ -221,20 +250,10 @@ impl Engine {
                 postings[a as usize].push(id as u32);
             }
         }
-        let mut posting_start = Vec::with_capacity(postings.len() + 1);
-        let mut list_postings = Vec::new();
-        for p in &postings {
-            posting_start.push(list_postings.len() as u32);
-            list_postings.extend_from_slice(p);
-        }
-        posting_start.push(list_postings.len() as u32);
-        let mut trigger_start = Vec::with_capacity(triggers.len() + 1);
-        let mut trigger_rules = Vec::new();
-        for t in &triggers {
-            trigger_start.push(trigger_rules.len() as u32);
-            trigger_rules.extend_from_slice(t);
-        }
-        trigger_start.push(trigger_rules.len() as u32);
+        let (posting_start, list_postings) = csr(&postings);
+        let (trigger_start, trigger_rules) = csr(&triggers);
+        let (regex_trigger_start, regex_trigger_rules) = csr(&regex_triggers);
+        let (arm_start, arm_regexes) = csr(&arms);
 
         let stats = Stats {
             packs: rules.packs.len(),
@@ -251,11 +270,16 @@ impl Engine {
                 regexes: regexes.into_boxed_slice(),
                 literal_count,
                 rules: out_rules.into_boxed_slice(),
-                trigger_start: trigger_start.into_boxed_slice(),
-                trigger_rules: trigger_rules.into_boxed_slice(),
+                trigger_start,
+                trigger_rules,
+                regex_trigger_start,
+                regex_trigger_rules,
+                arm_start,
+                arm_regexes,
+                regex_gated,
                 always: always.into_boxed_slice(),
-                posting_start: posting_start.into_boxed_slice(),
-                list_postings: list_postings.into_boxed_slice(),
+                posting_start,
+                list_postings,
                 list_count: interner.lists.len() as u32,
                 levels: rules.levels,
                 version: Arc::from(rules.version().as_str()),
@@ -298,6 +322,40 @@ impl Engine {
     pub fn scan(&self, event: &crate::Event) -> crate::Verdict {
         self.scanner().scan(event)
     }
+}
+
+/// Compressed rows: `start[i]..start[i+1]` indexes the items of row `i` in the flat array.
+fn csr(rows: &[Vec<u32>]) -> (Box<[u32]>, Box<[u32]>) {
+    let mut start = Vec::with_capacity(rows.len() + 1);
+    let mut flat = Vec::new();
+    for r in rows {
+        start.push(flat.len() as u32);
+        flat.extend_from_slice(r);
+    }
+    start.push(flat.len() as u32);
+    (start.into_boxed_slice(), flat.into_boxed_slice())
+}
+
+/// Literals one of which every match of `pattern` starts with, when there are few enough to
+/// be a useful gate and none is empty.
+fn regex_prefixes(pattern: &str) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix);
+    let seq = extractor.extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() || literals.len() > 256 {
+        return None;
+    }
+    literals
+        .iter()
+        .map(|l| match l.as_bytes() {
+            [] => None,
+            // A prefix cut inside a character is no gate for a search over whole characters.
+            bytes => String::from_utf8(bytes.to_vec()).ok(),
+        })
+        .collect()
 }
 
 fn compile_error(message: String) -> Error {
@@ -349,5 +407,21 @@ mod tests {
         let v = e.scan_text("打给13800138000共五千元");
         let rules: Vec<&str> = v.hits.iter().map(|h| &*h.rule).collect();
         assert_eq!(rules, ["t.amount", "t.either", "t.regex"]);
+    }
+
+    #[test]
+    fn regexes_with_literal_prefixes_are_gated() {
+        let e = engine(
+            "[[rule]]\nid = \"t.gated\"\ntitle = \"g\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"/(转|汇)[两二三0-9]+万?/\"] }\n",
+        );
+        assert_eq!(e.stats().always_evaluated, 0);
+        assert_eq!(regex_prefixes("(转|汇)[两二三0-9]+"), Some(vec!["汇".to_string(), "转".to_string()]));
+        assert_eq!(regex_prefixes("\\d{11}"), None);
+        assert_eq!(regex_prefixes("a*b"), Some(vec!["a".to_string(), "b".to_string()]));
+        let mut s = e.scanner();
+        assert_eq!(s.scan_text("先转2万").hits.len(), 1);
+        assert_eq!(s.scan_text("先转帐").hits.len(), 0);
+        assert_eq!(s.scan_text("汇三万过去").hits[0].evidence, ["汇三万"]);
+        assert_eq!(s.scan_text("两万").hits.len(), 0);
     }
 }

@@ -50,6 +50,11 @@ pub(crate) struct Interner {
 const REGEX_BIT: u32 = 1 << 31;
 
 impl Interner {
+    /// Interns a literal that gates a regex; returns its atom id.
+    pub fn gate_literal(&mut self, s: &str) -> u32 {
+        self.atom(&Atom::Literal(s.to_string()))
+    }
+
     fn atom(&mut self, a: &Atom) -> u32 {
         match a {
             Atom::Literal(s) => {

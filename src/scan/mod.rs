@@ -47,6 +47,10 @@ pub struct Scanner {
     ranges: Vec<(u32, u32, u32)>,
     /// Per regex atom: the stamp of the message it was last run on.
     regex_done: Vec<u32>,
+    /// Per regex: the stamp of the last message a prefilter literal of it appeared in.
+    regex_armed: Vec<u32>,
+    /// Regexes armed in this message.
+    armed: Vec<u32>,
     /// Per rule: the stamp of the message it was last made a candidate for.
     candidate_stamp: Vec<u32>,
     candidates: Vec<u32>,
@@ -79,6 +83,8 @@ impl Scanner {
             list_stamp: vec![0; lists],
             ranges: vec![(0, 0, 0); atoms],
             regex_done: vec![0; regexes],
+            regex_armed: vec![0; regexes],
+            armed: Vec::new(),
             candidate_stamp: vec![0; rules],
             candidates: Vec::new(),
             amounts: Vec::new(),
@@ -121,6 +127,7 @@ impl Scanner {
             // Wrapped after four billion messages: clear so old stamps can't look current.
             self.ranges.iter_mut().for_each(|r| r.0 = 0);
             self.regex_done.iter_mut().for_each(|r| *r = 0);
+            self.regex_armed.iter_mut().for_each(|r| *r = 0);
             self.candidate_stamp.iter_mut().for_each(|r| *r = 0);
             self.list_stamp.iter_mut().for_each(|r| *r = 0);
             self.amounts_stamp = 0;
@@ -180,11 +187,19 @@ impl Scanner {
     fn find_literals(&mut self, inner: &Inner) {
         self.hits.clear();
         self.hit_atoms.clear();
+        self.armed.clear();
         let Some(ac) = &inner.automaton else { return };
         let text = self.folded.as_str();
         let bytes = text.as_bytes();
         for m in ac.find_overlapping_iter(text) {
             let p = m.pattern().as_usize();
+            // Arm the regexes this literal gates, whatever its word edges.
+            for &r in &inner.arm_regexes[inner.arm_start[p] as usize..inner.arm_start[p + 1] as usize] {
+                if self.regex_armed[r as usize] != self.stamp {
+                    self.regex_armed[r as usize] = self.stamp;
+                    self.armed.push(r);
+                }
+            }
             let e = inner.edges[p];
             // Latin literals match whole words at their Latin edges.
             if e.letter_start && m.start() > 0 && bytes[m.start() - 1].is_ascii_alphabetic() {
@@ -239,6 +254,18 @@ impl Scanner {
             }
             i = end as usize;
         }
+        for &x in &self.armed {
+            let (s, e) = (
+                inner.regex_trigger_start[x as usize] as usize,
+                inner.regex_trigger_start[x as usize + 1] as usize,
+            );
+            for &r in &inner.regex_trigger_rules[s..e] {
+                if self.candidate_stamp[r as usize] != self.stamp && applies(r) {
+                    self.candidate_stamp[r as usize] = self.stamp;
+                    self.candidates.push(r);
+                }
+            }
+        }
         for &r in inner.always.iter() {
             if self.candidate_stamp[r as usize] != self.stamp && applies(r) {
                 self.candidate_stamp[r as usize] = self.stamp;
@@ -253,7 +280,8 @@ impl Scanner {
     fn atom_hits(&mut self, inner: &Inner, atom: u32) -> &[AtomHit] {
         if atom >= inner.literal_count {
             let r = (atom - inner.literal_count) as usize;
-            if self.regex_done[r] != self.stamp {
+            let gated_out = inner.regex_gated[r] && self.regex_armed[r] != self.stamp;
+            if self.regex_done[r] != self.stamp && !gated_out {
                 self.regex_done[r] = self.stamp;
                 let start = self.hits.len();
                 for m in inner.regexes[r].find_iter(self.folded.as_str()) {

@@ -16,6 +16,12 @@ enum Cond {
     All(Vec<usize>),
     AnyNone(Vec<usize>, Vec<usize>),
     Near(Vec<usize>, Vec<usize>, u32, bool),
+    /// A regex: word, up to two characters, word (gated by the first word's literal).
+    Regex(usize, usize),
+}
+
+fn regex_of(a: usize, b: usize) -> String {
+    format!("{}.{{0,2}}{}", fold(WORDS[a]), fold(WORDS[b]))
 }
 
 fn terms() -> impl Strategy<Value = Vec<usize>> {
@@ -28,6 +34,7 @@ fn cond() -> impl Strategy<Value = Cond> {
         terms().prop_map(Cond::All),
         (terms(), terms()).prop_map(|(a, b)| Cond::AnyNone(a, b)),
         (terms(), terms(), 0u32..6, any::<bool>()).prop_map(|(a, b, w, o)| Cond::Near(a, b, w, o)),
+        (0..WORDS.len(), 0..WORDS.len()).prop_map(|(a, b)| Cond::Regex(a, b)),
     ]
 }
 
@@ -46,6 +53,7 @@ fn pack(conds: &[Cond]) -> String {
             Cond::Near(a, b, w, o) => {
                 format!("{{ near = [{}, {}], within = {w}, ordered = {o} }}", list(a), list(b))
             }
+            Cond::Regex(a, b) => format!("{{ any = [\"/{}/\"] }}", regex_of(*a, *b)),
         };
         s.push_str(&format!(
             "[[rule]]\nid = \"r.{i}\"\ntitle = \"t\"\ncategory = \"c{i}\"\npoints = 10\nwhen = {when}\n"
@@ -73,6 +81,7 @@ fn reference(conds: &[Cond], text: &str) -> BTreeSet<String> {
             Cond::Any(a) => a.iter().any(has),
             Cond::All(a) => a.iter().all(has),
             Cond::AnyNone(a, b) => a.iter().any(has) && !b.iter().any(has),
+            Cond::Regex(a, b) => regex::Regex::new(&regex_of(*a, *b)).unwrap().is_match(&folded),
             Cond::Near(a, b, w, ordered) => {
                 let (oa, ob) = (occ(a), occ(b));
                 oa.iter().any(|&(sa, ea)| {
