@@ -914,32 +914,30 @@ mod tests {
         assert_eq!(err(&rule("{ none = [\"a\"] }"))[0].code, "E005");
     }
 
+    /// The literal spellings of the first rule's `any`.
+    fn literals(rs: &RuleSet) -> Vec<&str> {
+        let Cond::Any(atoms) = &rs.rules[0].when else { panic!("not an `any`") };
+        atoms
+            .iter()
+            .filter_map(|a| match a {
+                Atom::Literal(s) => Some(s.as_str()),
+                Atom::Regex(_) => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn variants_expand_inside_literals() {
         let src = "[pack]\nid = \"t\"\nversion = \"1\"\npinyin = false\n[variants]\n\"微信\" = [\"vx\", \"薇信\"]\n[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = { any = [\"加微信\"] }\n";
         let rs = RuleSet::from_str("t.toml", src).unwrap();
-        let Cond::Any(atoms) = &rs.rules[0].when else { panic!() };
-        let lits: Vec<&str> = atoms
-            .iter()
-            .map(|a| match a {
-                Atom::Literal(s) => s.as_str(),
-                Atom::Regex(_) => "",
-            })
-            .collect();
+        let lits = literals(&rs);
         assert_eq!(lits, vec!["加vx", "加微信", "加薇信"]);
     }
 
     #[test]
     fn pinyin_spellings_are_generated() {
         let rs = RuleSet::from_str("t.toml", &rule("{ any = [\"先出票\", \"码\"] }")).unwrap();
-        let Cond::Any(atoms) = &rs.rules[0].when else { panic!() };
-        let lits: Vec<&str> = atoms
-            .iter()
-            .map(|a| match a {
-                Atom::Literal(s) => s.as_str(),
-                Atom::Regex(_) => "",
-            })
-            .collect();
+        let lits = literals(&rs);
         assert_eq!(
             lits,
             vec![

@@ -16,6 +16,30 @@ fn fanzha(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// A scratch directory for one test, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("fanzha-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    /// Writes a file and returns its path as a string.
+    fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
 fn lines(out: &Output) -> Vec<serde_json::Value> {
     String::from_utf8(out.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
@@ -61,45 +85,36 @@ fn scan_gives_one_line_per_input_line_in_order() {
 
 #[test]
 fn scan_reads_a_file_and_custom_rules() {
-    let dir = std::env::temp_dir().join(format!("fanzha-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let rules = dir.join("r.toml");
-    std::fs::write(
-        &rules,
+    let dir = Scratch::new("scan");
+    let rules = dir.file(
+        "r.toml",
         "[pack]\nid = \"r\"\nversion = \"1\"\n[[rule]]\nid = \"r.x\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 70\nadvice = [\"小心\"]\nwhen = { any = [\"先出票\"] }\n",
-    )
-    .unwrap();
-    let events = dir.join("e.jsonl");
-    std::fs::write(&events, "{\"kind\":\"message\",\"id\":\"m1\",\"text\":\"老板先出票\"}\n").unwrap();
-    let out = fanzha(&["scan", "--rules", rules.to_str().unwrap(), events.to_str().unwrap()], b"");
+    );
+    let events = dir.file("e.jsonl", "{\"kind\":\"message\",\"id\":\"m1\",\"text\":\"老板先出票\"}\n");
+    let out = fanzha(&["scan", "--rules", &rules, &events], b"");
     assert!(out.status.success());
     let v = lines(&out);
     assert_eq!(
         v[0],
         serde_json::json!({"id":"m1","level":"warn","score":70,"hits":[{"rule":"r.x","category":"c","score":70,"evidence":["先出票"],"spans":[[2,5]]}],"advice":["小心"]})
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn check_reports_located_errors_and_exits_2() {
-    let dir = std::env::temp_dir().join(format!("fanzha-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bad = dir.join("bad.toml");
-    std::fs::write(
-        &bad,
+    let dir = Scratch::new("check");
+    let bad = dir.file(
+        "bad.toml",
         "[pack]\nid = \"b\"\nversion = \"1\"\n[[rule]]\nid = \"b.x\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = { any = [\"@missing\"] }\n",
-    )
-    .unwrap();
-    let out = fanzha(&["check", bad.to_str().unwrap()], b"");
+    );
+    let out = fanzha(&["check", &bad], b"");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:9:17: error[E003] rule `b.x`: undefined set `@missing`"), "{err}");
-    let out = fanzha(&["check", "--json", bad.to_str().unwrap()], b"");
+    let out = fanzha(&["check", "--json", &bad], b"");
     let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(d["code"], "E003");
     assert_eq!(d["line"], 9);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -114,20 +129,16 @@ fn check_and_test_pass_on_the_bundled_packs() {
 
 #[test]
 fn test_exits_1_on_a_failing_example() {
-    let dir = std::env::temp_dir().join(format!("fanzha-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("t.toml");
-    std::fs::write(
-        &f,
+    let dir = Scratch::new("test");
+    let f = dir.file(
+        "t.toml",
         "[pack]\nid = \"t\"\nversion = \"1\"\n[[rule]]\nid = \"t.x\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = { any = [\"先出票\"] }\nexamples.match = [\"先出票\", \"出票\"]\n",
-    )
-    .unwrap();
-    let out = fanzha(&["test", f.to_str().unwrap()], b"");
+    );
+    let out = fanzha(&["test", &f], b"");
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("FAIL t.x"), "{stdout}");
     assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -159,18 +170,15 @@ fn the_worked_example_of_the_rules_guide_passes() {
 
 #[test]
 fn unreadable_rule_files_are_located_errors() {
-    let dir = std::env::temp_dir().join(format!("fanzha-utf8-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bad = dir.join("bad.toml");
-    std::fs::write(&bad, b"[pack]\nid = \"b\"\nversion = \"\xff1\"\n").unwrap();
-    let out = fanzha(&["check", bad.to_str().unwrap()], b"");
+    let dir = Scratch::new("utf8");
+    let bad = dir.file("bad.toml", b"[pack]\nid = \"b\"\nversion = \"\xff1\"\n");
+    let out = fanzha(&["check", &bad], b"");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:3:12: error[E009]") && err.contains("UTF-8"), "{err}");
-    let out = fanzha(&["check", dir.join("missing.toml").to_str().unwrap()], b"");
+    let out = fanzha(&["check", dir.0.join("missing.toml").to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("E009"));
-    let out = fanzha(&["scan", dir.join("missing.jsonl").to_str().unwrap()], b"");
+    let out = fanzha(&["scan", dir.0.join("missing.jsonl").to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(2));
-    std::fs::remove_dir_all(&dir).ok();
 }
