@@ -322,6 +322,27 @@ impl Engine {
     pub fn scan(&self, event: &crate::Event) -> crate::Verdict {
         self.scanner().scan(event)
     }
+
+    /// Scans a batch of events on the rayon thread pool and returns their verdicts in input
+    /// order. Scoring here is stateless, so the verdicts are the same for any number of
+    /// threads.
+    ///
+    /// ```
+    /// let engine = fanzha::Engine::bundled()?;
+    /// let events: Vec<fanzha::Event> =
+    ///     ["老板先出票，钱等下转你", "来两份酸辣粉"].into_iter().map(fanzha::Event::message).collect();
+    /// let verdicts = engine.scan_batch(&events);
+    /// assert!(verdicts[0].level >= fanzha::Level::Warn);
+    /// assert_eq!(verdicts[1].level, fanzha::Level::None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scan_batch(&self, events: &[crate::Event]) -> Vec<crate::Verdict> {
+        use rayon::prelude::*;
+        // Work is split into runs of at least this many events so each split pays for one
+        // scanner (its scratch is sized by the number of atoms) over many events.
+        const MIN_RUN: usize = 256;
+        events.par_iter().with_min_len(MIN_RUN).map_init(|| self.scanner(), |s, e| s.scan(e)).collect()
+    }
 }
 
 /// Compressed rows: `start[i]..start[i+1]` indexes the items of row `i` in the flat array.

@@ -12,8 +12,16 @@ fn fanzha(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run fanzha");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    // Feed stdin from another thread: with large input and output, writing it all before
+    // reading would fill both pipes and deadlock.
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
 }
 
 /// A scratch directory for one test, removed when dropped.
@@ -181,4 +189,26 @@ fn unreadable_rule_files_are_located_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("E009"));
     let out = fanzha(&["scan", dir.0.join("missing.jsonl").to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn output_is_byte_identical_for_any_number_of_threads() {
+    // The sample stream many times over, with unreadable lines mixed in, so batches and
+    // chunks split it at many places.
+    let sample = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/messages.jsonl")).unwrap();
+    let mut input = Vec::new();
+    for i in 0..400 {
+        input.extend_from_slice(&sample);
+        if i % 7 == 0 {
+            input.extend_from_slice(b"{broken\n\n");
+        }
+    }
+    let lines_in = input.iter().filter(|&&b| b == b'\n').count();
+    let one = fanzha(&["scan", "--threads", "1"], &input);
+    assert!(one.status.success());
+    assert_eq!(one.stdout.iter().filter(|&&b| b == b'\n').count(), lines_in);
+    for t in ["2", "8"] {
+        let many = fanzha(&["scan", "--threads", t], &input);
+        assert!(many.stdout == one.stdout, "--threads {t} differs from --threads 1");
+    }
 }

@@ -190,3 +190,14 @@ when = { any = ["票"], amount = { ge = 10000 } }
     let rules = RuleSet::from_str("g.toml", pack).unwrap();
     assert!(rules.run_examples(&engine).failures.is_empty());
 }
+
+#[test]
+fn scan_batch_gives_the_sequential_verdicts_in_order() {
+    let engine = Engine::bundled().unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/messages.jsonl")).unwrap();
+    let events: Vec<Event> = text.lines().cycle().take(3000).map(|l| Event::from_json(l).unwrap()).collect();
+    let mut scanner = engine.scanner();
+    let sequential: Vec<_> = events.iter().map(|e| scanner.scan(e)).collect();
+    assert_eq!(engine.scan_batch(&events), sequential);
+}
