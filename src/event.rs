@@ -31,6 +31,8 @@ pub struct Timestamp {
 pub(crate) enum FieldValue<'a> {
     Str(&'a str),
     Num(f64),
+    /// An amount of money, exact, in fen.
+    Fen(u64),
     Bool(bool),
 }
 
@@ -167,15 +169,42 @@ impl Event {
         self.amount_fen
     }
 
-    /// A field as rules see it; `amount` is in yuan.
+    /// A field as rules see it. `amount` is exact (fen). `hour` (0–23), `minute_of_day`
+    /// (0–1439) and `weekday` (1 = Monday … 7) are derived from `ts` in the offset the time
+    /// was written in, unless the event has fields of those names.
     pub(crate) fn field(&self, name: &str) -> Option<FieldValue<'_>> {
         if name == "amount" {
-            return self.amount_fen.map(|f| FieldValue::Num(f as f64 / 100.0));
+            return self.amount_fen.map(FieldValue::Fen);
+        }
+        if !self.fields.contains_key(name) {
+            if let Some(v) = self.ts.and_then(|t| t.derived(name)) {
+                return Some(FieldValue::Num(v as f64));
+            }
         }
         match self.fields.get(name)? {
             Value::String(s) => Some(FieldValue::Str(s)),
             Value::Number(n) => n.as_f64().map(FieldValue::Num),
             Value::Bool(b) => Some(FieldValue::Bool(*b)),
+            _ => None,
+        }
+    }
+}
+
+impl Timestamp {
+    /// Seconds since the epoch on the clock of the offset the time was written in.
+    fn local_secs(&self) -> i64 {
+        self.millis.div_euclid(1000) + self.offset_secs as i64
+    }
+
+    /// Calendar fields rules may compare, in local time.
+    fn derived(&self, name: &str) -> Option<i64> {
+        let secs = self.local_secs();
+        let of_day = secs.rem_euclid(86_400);
+        match name {
+            "hour" => Some(of_day / 3600),
+            "minute_of_day" => Some(of_day / 60),
+            // 1970-01-01 was a Thursday.
+            "weekday" => Some((secs.div_euclid(86_400) + 3).rem_euclid(7) + 1),
             _ => None,
         }
     }
@@ -205,7 +234,24 @@ mod tests {
         assert_eq!(t.amount_fen(), Some(2_000_000));
         assert_eq!(t.text(), "大乐透");
         assert_eq!(t.field("remote"), Some(FieldValue::Bool(true)));
-        assert_eq!(t.field("amount"), Some(FieldValue::Num(20000.0)));
+        assert_eq!(t.field("amount"), Some(FieldValue::Fen(2_000_000)));
+    }
+
+    #[test]
+    fn time_of_day_is_read_in_the_events_own_offset() {
+        let m =
+            Event::from_json(r#"{"kind":"message","text":"x","ts":"2025-05-19T23:30:00+08:00"}"#).unwrap();
+        assert_eq!(m.field("hour"), Some(FieldValue::Num(23.0)));
+        assert_eq!(m.field("minute_of_day"), Some(FieldValue::Num(1410.0)));
+        assert_eq!(m.field("weekday"), Some(FieldValue::Num(1.0)), "2025-05-19 was a Monday");
+        // Epoch milliseconds are UTC: 1747612800000 is 2025-05-19T00:00:00Z.
+        let t = Event::from_json(r#"{"kind":"transaction","amount":1,"ts":1747612800000}"#).unwrap();
+        assert_eq!(t.field("hour"), Some(FieldValue::Num(0.0)));
+        // A field of the same name wins over the derived one.
+        let own =
+            Event::from_json(r#"{"kind":"message","text":"x","ts":1747612800000,"hour":"late"}"#).unwrap();
+        assert_eq!(own.field("hour"), Some(FieldValue::Str("late")));
+        assert_eq!(Event::message("x").field("hour"), None);
     }
 
     #[test]

@@ -610,6 +610,10 @@ impl Context {
             _ => None,
         };
         let num = NumCmp { ge: raw.ge, gt: raw.gt, le: raw.le, lt: raw.lt, eq: num_eq };
+        if !num.is_finite() {
+            self.error(src, "E006", span, rule, "bounds must be finite numbers".into());
+            return None;
+        }
         let mut out = FieldCmp {
             name,
             eq: if field { raw.eq.as_ref().and_then(scalar) } else { None },
@@ -907,6 +911,12 @@ mod tests {
     fn empty_matching_regex_is_rejected() {
         assert_eq!(err(&rule("{ any = [\"/a*/\"] }"))[0].code, "E004");
         assert_eq!(err(&rule("{ any = [\"/(/\"] }"))[0].code, "E004");
+    }
+
+    #[test]
+    fn non_finite_bounds_are_rejected() {
+        assert_eq!(err(&rule("{ amount = { ge = nan } }"))[0].code, "E006");
+        assert_eq!(err(&rule("{ field = { name = \"amount\", lt = inf } }"))[0].code, "E006");
     }
 
     #[test]

@@ -124,6 +124,27 @@ impl NumCmp {
             && self.lt.is_none_or(|b| v < b)
             && self.eq.is_none_or(|b| v == b)
     }
+
+    /// Compares an amount of money exactly: the bounds, written in yuan, are taken to the
+    /// nearest fen and compared as integers, so 0.1 + 0.2 yuan is 0.3 yuan.
+    pub(crate) fn holds_fen(&self, fen: u64) -> bool {
+        let v = fen as i128;
+        let f = |b: f64| (b * 100.0).round() as i128;
+        self.ge.is_none_or(|b| v >= f(b))
+            && self.gt.is_none_or(|b| v > f(b))
+            && self.le.is_none_or(|b| v <= f(b))
+            && self.lt.is_none_or(|b| v < f(b))
+            && self.eq.is_none_or(|b| v == f(b))
+    }
+
+    fn bounds(&self) -> impl Iterator<Item = f64> {
+        [self.ge, self.gt, self.le, self.lt, self.eq].into_iter().flatten()
+    }
+
+    /// Whether every bound is a finite number.
+    pub(crate) fn is_finite(&self) -> bool {
+        self.bounds().all(f64::is_finite)
+    }
 }
 
 /// A scalar an event field is compared with.

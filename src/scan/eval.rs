@@ -51,7 +51,7 @@ impl Scanner {
             Node::All(slots) => slots.iter().all(|s| self.any_present(inner, s)),
             Node::None(atoms) => !self.any_present(inner, atoms),
             Node::Near { groups, within, ordered } => self.near(inner, groups, *within, *ordered),
-            Node::Amount(cmp) => self.amounts().iter().any(|a| cmp.holds(a.fen as f64 / 100.0)),
+            Node::Amount(cmp) => self.amounts().iter().any(|a| cmp.holds_fen(a.fen)),
             Node::Field(f) => field_holds(f, event),
             Node::AllOf(v) => v.iter().all(|c| self.eval(inner, c, event)),
             Node::AnyOf(v) => v.iter().any(|c| self.eval(inner, c, event)),
@@ -189,6 +189,7 @@ fn scalar_eq(v: &FieldValue<'_>, s: &Scalar) -> bool {
     match (v, s) {
         (FieldValue::Str(a), Scalar::Str(b)) => a == b,
         (FieldValue::Num(a), Scalar::Num(b)) => a == b,
+        (FieldValue::Fen(a), Scalar::Num(b)) => *a as i128 == (b * 100.0).round() as i128,
         (FieldValue::Bool(a), Scalar::Bool(b)) => a == b,
         _ => false,
     }
@@ -227,6 +228,7 @@ fn field_holds(f: &FieldCmp, event: Option<&Event>) -> bool {
     if f.num != Default::default() {
         match v {
             FieldValue::Num(n) if f.num.holds(n) => {}
+            FieldValue::Fen(fen) if f.num.holds_fen(fen) => {}
             _ => return false,
         }
     }
@@ -313,6 +315,29 @@ mod tests {
         assert!(!ne.scan(&Event::message("出票").with_field("sender", "u1")).hits.is_empty());
         assert!(!ne.scan(&Event::message("出票")).hits.is_empty(), "ne holds when the field is absent");
         assert!(ne.scan(&Event::message("出票").with_field("sender", "owner")).hits.is_empty());
+    }
+
+    #[test]
+    fn transaction_amounts_compare_exactly_in_fen() {
+        let e = engine("{ field = { name = \"amount\", eq = 0.3 } }");
+        let t = |a: &str| Event::from_json(&format!(r#"{{"kind":"transaction","amount":{a}}}"#)).unwrap();
+        // 0.1 + 0.2 is 0.30000000000000004 as a float; as money it is 0.3 yuan.
+        assert!(!e.scan(&t(&(0.1f64 + 0.2).to_string())).hits.is_empty());
+        assert!(!e.scan(&t("0.3")).hits.is_empty());
+        assert!(e.scan(&t("0.31")).hits.is_empty());
+        let ge = engine("{ field = { name = \"amount\", ge = 5000 } }");
+        assert!(!ge.scan(&t("5000")).hits.is_empty());
+        assert!(ge.scan(&t("4999.99")).hits.is_empty());
+    }
+
+    #[test]
+    fn time_of_day_fields() {
+        let night = engine("{ field = { name = \"hour\", ge = 22 } }");
+        let at = |ts: &str| {
+            Event::from_json(&format!(r#"{{"kind":"transaction","amount":1,"ts":"{ts}"}}"#)).unwrap()
+        };
+        assert!(!night.scan(&at("2025-05-19T23:10:00+08:00")).hits.is_empty());
+        assert!(night.scan(&at("2025-05-19T15:10:00Z")).hits.is_empty(), "15:10 in its own offset");
     }
 
     #[test]

@@ -329,7 +329,7 @@ impl Scanner {
         if r.uses_amounts {
             let bounds = amount_bounds(&r.when);
             for a in self.amounts().to_vec() {
-                if bounds.iter().any(|b| b.holds(a.fen as f64 / 100.0)) {
+                if bounds.iter().any(|b| b.holds_fen(a.fen)) {
                     spans.push((a.start, a.end));
                 }
             }
