@@ -61,7 +61,7 @@ mod rules;
 mod scan;
 mod verdict;
 
-pub use compile::{Engine, Stats};
+pub use compile::{Engine, LiveEngine, LiveScanner, Stats};
 pub use error::{Diagnostic, Error};
 pub use event::{Event, EventKind, Timestamp};
 pub use normalize::{fold, Folded};
@@ -78,6 +78,7 @@ mod send_sync {
     #[test]
     fn public_types_are_send_and_sync() {
         assert_send_sync::<crate::Engine>();
+        assert_send_sync::<crate::LiveEngine>();
         assert_send_sync::<crate::RuleSet>();
         assert_send_sync::<crate::Scanner>();
         assert_send_sync::<crate::Verdict>();

@@ -6,7 +6,10 @@
 //! count bump and any number of threads can scan with it at once, each with its own
 //! [`Scanner`](crate::Scanner) holding the scratch space.
 
+mod live;
 pub(crate) mod program;
+
+pub use live::{LiveEngine, LiveScanner};
 
 use std::sync::Arc;
 

@@ -4,3 +4,4 @@ mod contract;
 mod holdout;
 mod properties;
 mod reference;
+mod reload;
