@@ -1,25 +1,28 @@
 //! `fanzha scan`: events in, verdicts out, one line each, in order.
 //!
-//! Lines are read in batches; each batch is scored in parallel (JSON parsing, scanning and
-//! serialising all happen on the workers, one scanner per worker thread) and written in input
-//! order, so the output does not depend on the number of threads.
+//! A reader thread feeds lines to batches; each batch is scored in parallel (JSON parsing,
+//! scanning and serialising all happen on the workers, one scanner per worker thread) and
+//! written in input order, so the output does not depend on the number of threads.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use is_terminal::IsTerminal;
 use rayon::prelude::*;
 
 use super::{load_engine, RulesArg};
-use fanzha::{Event, Scanner};
+use fanzha::{Event, LiveEngine, RuleSet, Scanner};
 
 /// Lines read before a batch is scored: large enough to keep every worker busy, small enough
 /// that output keeps flowing on a slow stream.
 const BATCH: usize = 8192;
 /// Lines one worker takes at a time.
 const CHUNK: usize = 128;
+/// How often `--watch` looks at the rule files.
+const WATCH_INTERVAL: Duration = Duration::from_millis(300);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,17 +31,25 @@ pub struct Args {
     /// Worker threads (default: all cores). The output is the same for any number.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Reload the --rules files when they change, keeping the running set if the new one has
+    /// errors; each verdict then names the rule-set version that scored it ("rules").
+    #[arg(long)]
+    watch: bool,
     /// JSON Lines input; `-` or nothing for standard input.
     #[arg(value_name = "FILE")]
     input: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> i32 {
+    if args.watch && args.rules.rules.is_empty() {
+        eprintln!("error: --watch needs --rules PATH (the bundled packs cannot change)");
+        return 2;
+    }
     let (_, engine) = match load_engine(&args.rules) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let reader: Box<dyn BufRead> = match &args.input {
+    let reader: Box<dyn BufRead + Send> = match &args.input {
         None => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
         Some(p) if p.as_os_str() == "-" => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
         Some(p) => match File::open(p) {
@@ -58,12 +69,16 @@ pub fn run(args: Args) -> i32 {
             return 2;
         }
     };
-    let scanners: Vec<Mutex<Scanner>> = (0..threads).map(|_| Mutex::new(engine.scanner())).collect();
+    let live = Arc::new(LiveEngine::new(engine));
+    if args.watch {
+        watch(args.rules.rules.clone(), Arc::clone(&live));
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     // Progress goes to a terminal only, never into a pipe or a log.
     let progress = io::stderr().is_terminal();
-    match scan_stream(reader, &mut out, &pool, &scanners, progress) {
+    let opts = Options { threads, progress, with_version: args.watch };
+    match scan_stream(reader, &mut out, &pool, &live, &opts) {
         Ok(n) => {
             if progress {
                 eprintln!("\rscanned {n} events");
@@ -78,28 +93,110 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
+struct Options {
+    threads: usize,
+    progress: bool,
+    /// Name the rule-set version in each verdict (with --watch, where it can change).
+    with_version: bool,
+}
+
+/// Reloads the rules whenever a rule file changes; a set with errors is reported and the
+/// running one kept.
+fn watch(paths: Vec<PathBuf>, live: Arc<LiveEngine>) {
+    std::thread::spawn(move || {
+        let mut last = fingerprint(&paths);
+        loop {
+            std::thread::sleep(WATCH_INTERVAL);
+            let now = fingerprint(&paths);
+            if now == last {
+                continue;
+            }
+            last = now;
+            let mut b = RuleSet::builder();
+            for p in &paths {
+                b.add_path(p);
+            }
+            match b.build().and_then(|rules| live.reload(&rules).map(|()| rules.version())) {
+                Ok(version) => eprintln!("fanzha: reloaded rules {version}"),
+                Err(e) => eprintln!("fanzha: rules not reloaded, the running set is kept:\n{e}"),
+            }
+        }
+    });
+}
+
+/// Names, sizes and modification times of the rule files under `paths`.
+fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut files = Vec::new();
+    for p in paths {
+        let entries: Vec<PathBuf> = match std::fs::read_dir(p) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+                .collect(),
+            Err(_) => vec![p.clone()],
+        };
+        for f in entries {
+            let meta = std::fs::metadata(&f).ok();
+            files.push((f, meta.as_ref().map_or(0, |m| m.len()), meta.and_then(|m| m.modified().ok())));
+        }
+    }
+    files.sort();
+    files
+}
+
 fn scan_stream(
-    mut reader: Box<dyn BufRead>,
+    reader: Box<dyn BufRead + Send>,
     out: &mut impl Write,
     pool: &rayon::ThreadPool,
-    scanners: &[Mutex<Scanner>],
-    progress: bool,
+    live: &LiveEngine,
+    opts: &Options,
 ) -> io::Result<u64> {
+    // A reader thread keeps input flowing while a batch is scored; a batch is cut when it is
+    // full or when no more input is waiting, so a live stream is answered line by line.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<(u64, Vec<u8>)>>(2 * BATCH);
+    std::thread::spawn(move || {
+        let mut reader = reader;
+        let mut n = 0u64;
+        loop {
+            let mut buf = Vec::new();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) => break,
+                Ok(_) => {
+                    n += 1;
+                    if tx.send(Ok((n, buf))).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    let mut engine = live.engine();
+    let mut scanners: Vec<Mutex<Scanner>> = (0..opts.threads).map(|_| Mutex::new(engine.scanner())).collect();
     let mut n = 0u64;
     let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(BATCH);
     loop {
         batch.clear();
+        let Ok(first) = rx.recv() else { break };
+        batch.push(first?);
         while batch.len() < BATCH {
-            let mut buf = Vec::new();
-            if reader.read_until(b'\n', &mut buf)? == 0 {
-                break;
+            match rx.try_recv() {
+                Ok(line) => batch.push(line?),
+                Err(_) => break,
             }
-            n += 1;
-            batch.push((n, buf));
         }
-        if batch.is_empty() {
-            break;
+        n = batch.last().map_or(n, |l| l.0);
+        // One rule-set version per batch: an event is scored once, by the engine current
+        // when its batch started.
+        let current = live.engine();
+        if !Arc::ptr_eq(&current, &engine) {
+            engine = current;
+            scanners = (0..opts.threads).map(|_| Mutex::new(engine.scanner())).collect();
         }
+        let version = opts.with_version.then(|| engine.version().to_string());
         let rendered: Vec<Vec<u8>> = pool.install(|| {
             batch
                 .par_chunks(CHUNK)
@@ -108,7 +205,7 @@ fn scan_stream(
                     let mut scanner = scanners[worker].lock().unwrap_or_else(|e| e.into_inner());
                     let mut text = Vec::with_capacity(chunk.len() * 128);
                     for (line_no, line) in chunk {
-                        render(&mut scanner, *line_no, line, &mut text);
+                        render(&mut scanner, *line_no, line, version.as_deref(), &mut text);
                     }
                     text
                 })
@@ -117,7 +214,11 @@ fn scan_stream(
         for r in &rendered {
             out.write_all(r)?;
         }
-        if progress {
+        if batch.len() < BATCH {
+            // Input is not keeping up: hand over what is done rather than wait.
+            out.flush()?;
+        }
+        if opts.progress {
             eprint!("\rscanned {n} events");
         }
     }
@@ -126,7 +227,7 @@ fn scan_stream(
 }
 
 /// One output line for one input line: a verdict, or an error record naming the line.
-fn render(scanner: &mut Scanner, line_no: u64, raw: &[u8], out: &mut Vec<u8>) {
+fn render(scanner: &mut Scanner, line_no: u64, raw: &[u8], version: Option<&str>, out: &mut Vec<u8>) {
     let line = raw.strip_suffix(b"\n").unwrap_or(raw);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let result = match std::str::from_utf8(line) {
@@ -135,11 +236,22 @@ fn render(scanner: &mut Scanner, line_no: u64, raw: &[u8], out: &mut Vec<u8>) {
         Ok(s) => Event::from_json(s).map_err(|e| e.to_string()),
     };
     // Writing JSON into a Vec cannot fail.
-    let _ = match result {
-        Ok(event) => serde_json::to_writer(&mut *out, &scanner.scan(&event)),
-        Err(message) => {
+    let _ = match (result, version) {
+        (Ok(event), None) => serde_json::to_writer(&mut *out, &scanner.scan(&event)),
+        (Ok(event), Some(rules)) => {
+            serde_json::to_writer(&mut *out, &Versioned { verdict: scanner.scan(&event), rules })
+        }
+        (Err(message), _) => {
             serde_json::to_writer(&mut *out, &serde_json::json!({"line": line_no, "error": message}))
         }
     };
     out.push(b'\n');
+}
+
+/// A verdict with the rule-set version that scored it (`--watch`).
+#[derive(serde::Serialize)]
+struct Versioned<'a> {
+    #[serde(flatten)]
+    verdict: fanzha::Verdict,
+    rules: &'a str,
 }

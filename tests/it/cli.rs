@@ -212,3 +212,66 @@ fn output_is_byte_identical_for_any_number_of_threads() {
         assert!(many.stdout == one.stdout, "--threads {t} differs from --threads 1");
     }
 }
+
+#[test]
+fn watch_reloads_rules_mid_stream_and_keeps_them_when_broken() {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let dir = Scratch::new("watch");
+    let rules = |version: &str, points: u32| {
+        format!(
+            "[pack]\nid = \"w\"\nversion = \"{version}\"\n[[rule]]\nid = \"w.r\"\ntitle = \"r\"\ncategory = \"c\"\npoints = {points}\nwhen = {{ any = [\"先出票\"] }}\n"
+        )
+    };
+    let file = dir.file("w.toml", rules("1", 10));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fanzha"))
+        .args(["scan", "--watch", "--threads", "2", "--rules", &file])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    // Each verdict must come back while the stream is still open: a bot waits for it.
+    let mut ask = |n: u32| -> serde_json::Value {
+        writeln!(stdin, "{{\"kind\":\"message\",\"id\":\"m{n}\",\"text\":\"老板先出票\"}}").unwrap();
+        stdin.flush().unwrap();
+        let line = rx.recv_timeout(Duration::from_secs(20)).expect("a verdict for a live line");
+        serde_json::from_str(&line).unwrap()
+    };
+    let v = ask(1);
+    assert_eq!((v["rules"].as_str(), v["score"].as_u64()), (Some("w@1"), Some(10)));
+
+    std::fs::write(&file, rules("2.0", 20)).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let v = ask(2);
+    assert_eq!((v["rules"].as_str(), v["score"].as_u64()), (Some("w@2.0"), Some(20)));
+
+    std::fs::write(&file, "[pack]\nid = \"w\"\nversion = \"3\"\n[[rule]]\nid = \"w.r\"\n").unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let v = ask(3);
+    assert_eq!(
+        (v["rules"].as_str(), v["score"].as_u64()),
+        (Some("w@2.0"), Some(20)),
+        "a broken set is not loaded"
+    );
+
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("reloaded rules w@2.0"), "{err}");
+    assert!(err.contains("rules not reloaded") && err.contains("w.toml:4:1: error[E001]"), "{err}");
+    assert_eq!(fanzha(&["scan", "--watch"], b"").status.code(), Some(2), "--watch needs --rules");
+}
