@@ -6,9 +6,10 @@ use crate::compile::Inner;
 use crate::event::{Event, FieldValue};
 use crate::rules::{FieldCmp, Scalar};
 
-/// How many partial combinations `near` may try before giving up on a message: bounds the
-/// work a message with hundreds of repeated terms can cause.
-const NEAR_BUDGET: usize = 20_000;
+/// How many partial combinations an unordered `near` may try before giving up on a message:
+/// bounds the work of many groups over many repeated terms. Candidates are first narrowed to
+/// those within reach, so ordinary padding does not come near it.
+const NEAR_BUDGET: usize = 100_000;
 
 impl Scanner {
     pub(super) fn present(&mut self, inner: &Inner, atom: u32) -> bool {
@@ -93,7 +94,11 @@ impl Scanner {
         }
         let found = all_present && {
             if ordered {
-                near_ordered(&mut pos, &bounds, within as i64)
+                let (mut reach, mut next) =
+                    (std::mem::take(&mut self.near_reach), std::mem::take(&mut self.near_next));
+                let found = near_ordered(&pos, &bounds, within as i64, &mut reach, &mut next);
+                (self.near_reach, self.near_next) = (reach, next);
+                found
             } else {
                 let mut budget = NEAR_BUDGET;
                 let mut picked = std::mem::take(&mut self.near_picked);
@@ -119,31 +124,36 @@ impl Scanner {
 }
 
 /// Ordered: a chain of one hit per group, each starting no earlier than the one before and at
-/// most `within` characters after its end. Marks unreachable hits in place (start = MAX).
-fn near_ordered(pos: &mut [(u32, u32)], bounds: &[(usize, usize)], within: i64) -> bool {
-    for g in 1..bounds.len() {
-        let (ps, pe) = bounds[g - 1];
-        let (s, e) = bounds[g];
-        let mut any = false;
-        for i in s..e {
-            let start = pos[i].0;
-            let end = pos[i].1;
-            let ok = (ps..pe).any(|j| {
-                let (qs, qe) = pos[j];
-                qs != u32::MAX
-                    && start >= qs
-                    && (start as i64 - qe as i64) <= within
-                    && !nested((qs, qe), (start, end))
-            });
+/// most `within` characters after its end. Hits are sorted by start, so for each hit only the
+/// previous group's hits that start in `[start - within - longest, start]` can precede it:
+/// a message padded with thousands of one term stays linear rather than quadratic.
+fn near_ordered(
+    pos: &[(u32, u32)],
+    bounds: &[(usize, usize)],
+    within: i64,
+    reach: &mut Vec<(u32, u32)>,
+    next: &mut Vec<(u32, u32)>,
+) -> bool {
+    reach.clear();
+    reach.extend_from_slice(&pos[bounds[0].0..bounds[0].1]);
+    for &(s, e) in &bounds[1..] {
+        let longest = reach.iter().map(|&(a, b)| b - a).max().unwrap_or(0) as i64;
+        next.clear();
+        for &(start, end) in &pos[s..e] {
+            let lowest = start as i64 - within - longest;
+            let lo = reach.partition_point(|&(qs, _)| (qs as i64) < lowest);
+            let hi = reach.partition_point(|&(qs, _)| qs <= start);
+            let ok = reach[lo..hi.max(lo)]
+                .iter()
+                .any(|&(qs, qe)| (start as i64 - qe as i64) <= within && !nested((qs, qe), (start, end)));
             if ok {
-                any = true;
-            } else {
-                pos[i].0 = u32::MAX;
+                next.push((start, end));
             }
         }
-        if !any {
+        if next.is_empty() {
             return false;
         }
+        std::mem::swap(reach, next);
     }
     true
 }
@@ -160,7 +170,21 @@ fn near_unordered(
     budget: &mut usize,
 ) -> bool {
     let Some((&(s, e), rest)) = bounds.split_first() else { return true };
-    for &(hs, he) in &pos[s..e] {
+    let group = &pos[s..e];
+    // Only hits that start within reach of what is picked so far can keep the window under
+    // `within`; the group is sorted by start, so find that range instead of walking it all.
+    let (lo, hi) = if picked.is_empty() {
+        (0, group.len())
+    } else {
+        let longest = group.iter().map(|&(a, b)| b - a).max().unwrap_or(0) as i64;
+        let lowest = max_start - within - longest;
+        let highest = min_end + within;
+        (
+            group.partition_point(|&(hs, _)| (hs as i64) < lowest),
+            group.partition_point(|&(hs, _)| (hs as i64) <= highest),
+        )
+    };
+    for &(hs, he) in &group[lo..hi.max(lo)] {
         if *budget == 0 {
             return false;
         }
@@ -285,6 +309,19 @@ mod tests {
         assert!(!hits(&e, "付了先出票"));
         assert!(!hits(&e, "出票先付"));
         assert!(hits(&e, "付了先出票后付"), "a later occurrence can complete the chain");
+    }
+
+    #[test]
+    fn padding_with_thousands_of_one_term_does_not_hide_a_match() {
+        let ordered = engine("{ near = [[\"先\"], [\"出票\"], [\"钱\"]], within = 3, ordered = true }");
+        let unordered = engine("{ near = [[\"先\"], [\"出票\"], [\"钱\"]], within = 5 }");
+        let text = format!("{}帮出票{}转钱", "先".repeat(3000), "出票".repeat(3000));
+        assert!(!hits(&ordered, &text), "钱 is 6000 characters from the last 先");
+        let text = format!("{}先帮出票转钱{}", "先".repeat(3000), "出票".repeat(3000));
+        assert!(hits(&ordered, &text));
+        assert!(hits(&unordered, &text));
+        let text = format!("{}钱出票先{}", "出票".repeat(3000), "钱".repeat(3000));
+        assert!(hits(&unordered, &text));
     }
 
     #[test]

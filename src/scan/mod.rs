@@ -63,6 +63,8 @@ pub struct Scanner {
     near_bounds: Vec<(usize, usize)>,
     near_picked: Vec<(u32, u32)>,
     near_atoms: Vec<u32>,
+    near_reach: Vec<(u32, u32)>,
+    near_next: Vec<(u32, u32)>,
     /// Keep hits that repeat another hit's evidence (for running rule examples, which ask
     /// whether each rule fired, not what the verdict counts).
     pub(crate) keep_duplicates: bool,
@@ -95,6 +97,8 @@ impl Scanner {
             near_bounds: Vec::new(),
             near_picked: Vec::new(),
             near_atoms: Vec::new(),
+            near_reach: Vec::new(),
+            near_next: Vec::new(),
             keep_duplicates: false,
         }
     }
