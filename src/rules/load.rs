@@ -407,6 +407,9 @@ struct Context {
     variants: BTreeMap<String, BTreeSet<String>>,
     /// Whether literals of the pack being resolved get pinyin spellings.
     pinyin: bool,
+    /// Sets already expanded, by name and pinyin setting (`None`: the set has errors, which
+    /// were reported at its first use).
+    expanded: HashMap<(String, bool), Option<Vec<Atom>>>,
 }
 
 impl Context {
@@ -698,6 +701,12 @@ impl Context {
                 self.error(src, "E003", t.span(), rule, format!("undefined set `@{name}`"));
                 return None;
             };
+            // A set is expanded once per pinyin setting: packs refer to the same sets from
+            // dozens of rules and counters, and expansion (variants, pinyin) is the costly part.
+            let key = (name.to_string(), self.pinyin);
+            if let Some(done) = self.expanded.get(&key) {
+                return done.clone();
+            }
             stack.push(name.to_string());
             let mut out = Vec::new();
             let mut ok = true;
@@ -710,7 +719,11 @@ impl Context {
                 }
             }
             stack.pop();
-            return ok.then_some(out);
+            out.sort();
+            out.dedup();
+            let result = ok.then_some(out);
+            self.expanded.insert(key, result.clone());
+            return result;
         }
         if text.len() >= 2 && text.starts_with('/') && text.ends_with('/') {
             let pattern = fold_regex(&text[1..text.len() - 1]);
