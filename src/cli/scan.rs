@@ -77,7 +77,14 @@ pub fn run(args: Args) -> i32 {
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     // Progress goes to a terminal only, never into a pipe or a log.
     let progress = io::stderr().is_terminal();
-    let opts = Options { threads, progress, with_version: args.watch };
+    // With a file, progress can say how far through it the scan is.
+    let total_bytes = args
+        .input
+        .as_ref()
+        .filter(|p| p.as_os_str() != "-")
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len());
+    let opts = Options { threads, progress, total_bytes, with_version: args.watch };
     match scan_stream(reader, &mut out, &pool, &live, &opts) {
         Ok(n) => {
             if progress {
@@ -96,6 +103,8 @@ pub fn run(args: Args) -> i32 {
 struct Options {
     threads: usize,
     progress: bool,
+    /// Size of the input file, when it is one.
+    total_bytes: Option<u64>,
     /// Name the rule-set version in each verdict (with --watch, where it can change).
     with_version: bool,
 }
@@ -154,6 +163,8 @@ fn scan_stream(
     // A reader thread keeps input flowing while a batch is scored; a batch is cut when it is
     // full or when no more input is waiting, so a live stream is answered line by line.
     let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<(u64, Vec<u8>)>>(2 * BATCH);
+    let bytes_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = Arc::clone(&bytes_read);
     std::thread::spawn(move || {
         let mut reader = reader;
         let mut n = 0u64;
@@ -161,7 +172,8 @@ fn scan_stream(
             let mut buf = Vec::new();
             match reader.read_until(b'\n', &mut buf) {
                 Ok(0) => break,
-                Ok(_) => {
+                Ok(len) => {
+                    counter.fetch_add(len as u64, std::sync::atomic::Ordering::Relaxed);
                     n += 1;
                     if tx.send(Ok((n, buf))).is_err() {
                         break;
@@ -219,7 +231,13 @@ fn scan_stream(
             out.flush()?;
         }
         if opts.progress {
-            eprint!("\rscanned {n} events");
+            match opts.total_bytes.filter(|&t| t > 0) {
+                Some(total) => {
+                    let done = bytes_read.load(std::sync::atomic::Ordering::Relaxed).min(total);
+                    eprint!("\rscanned {n} events, {:.0}%", done as f64 * 100.0 / total as f64);
+                }
+                None => eprint!("\rscanned {n} events"),
+            }
         }
     }
     out.flush()?;
