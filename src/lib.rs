@@ -56,6 +56,7 @@
 mod compile;
 mod error;
 mod event;
+mod monitor;
 mod normalize;
 mod rules;
 mod scan;
@@ -64,6 +65,7 @@ mod verdict;
 pub use compile::{Engine, LiveEngine, LiveScanner, Stats};
 pub use error::{Diagnostic, Error};
 pub use event::{Event, EventKind, Timestamp};
+pub use monitor::{Monitor, MonitorConfig, MonitorStats};
 pub use normalize::{fold, Folded};
 pub use rules::{
     ExampleFailure, ExampleReport, Levels, Location, PackInfo, RuleRef, RuleSet, RuleSetBuilder,
@@ -83,6 +85,7 @@ mod send_sync {
         assert_send_sync::<crate::Scanner>();
         assert_send_sync::<crate::Verdict>();
         assert_send_sync::<crate::Event>();
+        assert_send_sync::<crate::Monitor>();
         assert_send_sync::<crate::Error>();
     }
 }

@@ -50,6 +50,11 @@ pub struct Hit {
     pub evidence: Vec<String>,
     /// Character offsets `[start, end)` into the original text.
     pub spans: Vec<[usize; 2]>,
+    /// For a window or sequence hit: the events that made it up, oldest first, this one
+    /// last (their ids, or `#N` for the N-th event a monitor saw when it had none). Empty,
+    /// and left out of the JSON, for a hit on this event alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
 }
 
 /// The result of scoring one event.
@@ -68,6 +73,10 @@ pub struct Verdict {
     pub hits: Vec<Hit>,
     /// Advice of the rules that hit, deduplicated, in hit order.
     pub advice: Vec<Arc<str>>,
+    /// The event came later than the monitor's allowed lateness, so windows and sequences did
+    /// not see it: it was scored on its own. Left out of the JSON when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
 }
 
 impl Verdict {

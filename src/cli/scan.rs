@@ -14,7 +14,7 @@ use is_terminal::IsTerminal;
 use rayon::prelude::*;
 
 use super::{load_engine, RulesArg};
-use fanzha::{Event, LiveEngine, RuleSet, Scanner};
+use fanzha::{Event, LiveEngine, Monitor, RuleSet, Scanner, Verdict};
 
 /// Lines read before a batch is scored: large enough to keep every worker busy, small enough
 /// that output keeps flowing on a slow stream.
@@ -31,6 +31,9 @@ pub struct Args {
     /// Worker threads (default: all cores). The output is the same for any number.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Score each event on its own: no windows or sequences, no state kept.
+    #[arg(long)]
+    stateless: bool,
     /// Reload the --rules files when they change, keeping the running set if the new one has
     /// errors; each verdict then names the rule-set version that scored it ("rules").
     #[arg(long)]
@@ -84,7 +87,8 @@ pub fn run(args: Args) -> i32 {
         .filter(|p| p.as_os_str() != "-")
         .and_then(|p| std::fs::metadata(p).ok())
         .map(|m| m.len());
-    let opts = Options { threads, progress, total_bytes, with_version: args.watch };
+    let opts =
+        Options { threads, progress, total_bytes, with_version: args.watch, stateful: !args.stateless };
     match scan_stream(reader, &mut out, &pool, &live, &opts) {
         Ok(n) => {
             if progress {
@@ -107,6 +111,8 @@ struct Options {
     total_bytes: Option<u64>,
     /// Name the rule-set version in each verdict (with --watch, where it can change).
     with_version: bool,
+    /// Score through a monitor (windows and sequences) rather than event by event.
+    stateful: bool,
 }
 
 /// Reloads the rules whenever a rule file changes; a set with errors is reported and the
@@ -187,7 +193,9 @@ fn scan_stream(
         }
     });
     let mut engine = live.engine();
-    let mut scanners: Vec<Mutex<Scanner>> = (0..opts.threads).map(|_| Mutex::new(engine.scanner())).collect();
+    let workers = if opts.stateful { 0 } else { opts.threads };
+    let mut scanners: Vec<Mutex<Scanner>> = (0..workers).map(|_| Mutex::new(engine.scanner())).collect();
+    let mut monitor: Option<Monitor> = None;
     let mut n = 0u64;
     let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(BATCH);
     loop {
@@ -206,25 +214,39 @@ fn scan_stream(
         let current = live.engine();
         if !Arc::ptr_eq(&current, &engine) {
             engine = current;
-            scanners = (0..opts.threads).map(|_| Mutex::new(engine.scanner())).collect();
+            if opts.stateful {
+                // State of the rules the new set keeps goes on.
+                if let Some(m) = monitor.as_mut() {
+                    m.set_engine((*engine).clone());
+                }
+            } else {
+                scanners = (0..opts.threads).map(|_| Mutex::new(engine.scanner())).collect();
+            }
         }
         let version = opts.with_version.then(|| engine.version().to_string());
-        let rendered: Vec<Vec<u8>> = pool.install(|| {
-            batch
-                .par_chunks(CHUNK)
-                .map(|chunk| {
-                    let worker = rayon::current_thread_index().unwrap_or(0) % scanners.len();
-                    let mut scanner = scanners[worker].lock().unwrap_or_else(|e| e.into_inner());
-                    let mut text = Vec::with_capacity(chunk.len() * 128);
-                    for (line_no, line) in chunk {
-                        render(&mut scanner, *line_no, line, version.as_deref(), &mut text);
-                    }
-                    text
-                })
-                .collect()
-        });
-        for r in &rendered {
-            out.write_all(r)?;
+        if opts.stateful {
+            let monitor = monitor.get_or_insert_with(|| Monitor::new((*engine).clone()));
+            for r in pool.install(|| observe(monitor, &batch, version.as_deref())) {
+                out.write_all(&r)?;
+            }
+        } else {
+            let rendered: Vec<Vec<u8>> = pool.install(|| {
+                batch
+                    .par_chunks(CHUNK)
+                    .map(|chunk| {
+                        let worker = rayon::current_thread_index().unwrap_or(0) % scanners.len();
+                        let mut scanner = scanners[worker].lock().unwrap_or_else(|e| e.into_inner());
+                        let mut text = Vec::with_capacity(chunk.len() * 128);
+                        for (line_no, line) in chunk {
+                            render(&mut scanner, *line_no, line, version.as_deref(), &mut text);
+                        }
+                        text
+                    })
+                    .collect()
+            });
+            for r in &rendered {
+                out.write_all(r)?;
+            }
         }
         if batch.len() < BATCH {
             // Input is not keeping up: hand over what is done rather than wait.
@@ -244,25 +266,77 @@ fn scan_stream(
     Ok(n)
 }
 
-/// One output line for one input line: a verdict, or an error record naming the line.
-fn render(scanner: &mut Scanner, line_no: u64, raw: &[u8], version: Option<&str>, out: &mut Vec<u8>) {
+/// Scores a batch through the monitor: lines parsed in parallel, the events observed in input
+/// order, the verdicts and error records rendered in parallel. Returns the output in chunks.
+fn observe(monitor: &mut Monitor, batch: &[(u64, Vec<u8>)], version: Option<&str>) -> Vec<Vec<u8>> {
+    let parsed: Vec<Result<Event, String>> =
+        batch.par_iter().with_min_len(CHUNK).map(|(_, line)| parse(line)).collect();
+    let mut events = Vec::with_capacity(parsed.len());
+    let mut errors = Vec::new();
+    for (p, (line_no, _)) in parsed.into_iter().zip(batch) {
+        match p {
+            Ok(e) => events.push(e),
+            Err(message) => errors.push((*line_no, events.len(), message)),
+        }
+    }
+    let verdicts = monitor.observe_batch(&events);
+    // Error records go back in their place: before the event that followed them.
+    let mut lines: Vec<Result<&Verdict, (u64, &str)>> = Vec::with_capacity(batch.len());
+    let mut pending = errors.iter().peekable();
+    for (i, v) in verdicts.iter().enumerate() {
+        while let Some((line_no, _, message)) = pending.next_if(|e| e.1 == i) {
+            lines.push(Err((*line_no, message)));
+        }
+        lines.push(Ok(v));
+    }
+    for (line_no, _, message) in pending {
+        lines.push(Err((*line_no, message)));
+    }
+    lines
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut text = Vec::with_capacity(chunk.len() * 128);
+            for line in chunk {
+                match line {
+                    Ok(v) => write_verdict(&mut text, v, version),
+                    Err((line_no, message)) => write_error(&mut text, *line_no, message),
+                }
+            }
+            text
+        })
+        .collect()
+}
+
+/// Reads one input line as an event, or says why it cannot be read.
+fn parse(raw: &[u8]) -> Result<Event, String> {
     let line = raw.strip_suffix(b"\n").unwrap_or(raw);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let result = match std::str::from_utf8(line) {
+    match std::str::from_utf8(line) {
         Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1)),
         Ok(s) if s.trim().is_empty() => Err("empty line".to_string()),
         Ok(s) => Event::from_json(s).map_err(|e| e.to_string()),
-    };
+    }
+}
+
+/// One output line for one input line: a verdict, or an error record naming the line.
+fn render(scanner: &mut Scanner, line_no: u64, raw: &[u8], version: Option<&str>, out: &mut Vec<u8>) {
+    match parse(raw) {
+        Ok(event) => write_verdict(out, &scanner.scan(&event), version),
+        Err(message) => write_error(out, line_no, &message),
+    }
+}
+
+fn write_verdict(out: &mut Vec<u8>, verdict: &Verdict, version: Option<&str>) {
     // Writing JSON into a Vec cannot fail.
-    let _ = match (result, version) {
-        (Ok(event), None) => serde_json::to_writer(&mut *out, &scanner.scan(&event)),
-        (Ok(event), Some(rules)) => {
-            serde_json::to_writer(&mut *out, &Versioned { verdict: scanner.scan(&event), rules })
-        }
-        (Err(message), _) => {
-            serde_json::to_writer(&mut *out, &serde_json::json!({"line": line_no, "error": message}))
-        }
+    let _ = match version {
+        None => serde_json::to_writer(&mut *out, verdict),
+        Some(rules) => serde_json::to_writer(&mut *out, &Versioned { verdict, rules }),
     };
+    out.push(b'\n');
+}
+
+fn write_error(out: &mut Vec<u8>, line_no: u64, message: &str) {
+    let _ = serde_json::to_writer(&mut *out, &serde_json::json!({"line": line_no, "error": message}));
     out.push(b'\n');
 }
 
@@ -270,6 +344,6 @@ fn render(scanner: &mut Scanner, line_no: u64, raw: &[u8], version: Option<&str>
 #[derive(serde::Serialize)]
 struct Versioned<'a> {
     #[serde(flatten)]
-    verdict: fanzha::Verdict,
+    verdict: &'a Verdict,
     rules: &'a str,
 }

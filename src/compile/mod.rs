@@ -8,6 +8,7 @@
 
 mod live;
 pub(crate) mod program;
+pub(crate) mod stateful;
 
 pub use live::{LiveEngine, LiveScanner};
 
@@ -40,6 +41,10 @@ pub struct Stats {
     pub automaton_bytes: usize,
     /// Rules evaluated on every event because no literal is required for them to hit.
     pub always_evaluated: usize,
+    /// Window rules (scored by a [`Monitor`](crate::Monitor)).
+    pub windows: usize,
+    /// Sequence rules (scored by a [`Monitor`](crate::Monitor)).
+    pub sequences: usize,
 }
 
 /// A compiled rule.
@@ -51,6 +56,9 @@ pub(crate) struct CompiledRule {
     pub group: Option<u32>,
     pub points: u32,
     pub kinds: Kinds,
+    /// A window or sequence rule: its `when` only says whether the event takes part; the
+    /// [`Monitor`](crate::Monitor) decides whether it hits.
+    pub stateful: bool,
     pub when: Node,
     pub counters: Box<[CompiledCounter]>,
     pub advice: Box<[Arc<str>]>,
@@ -103,6 +111,8 @@ pub(crate) struct Inner {
     pub list_postings: Box<[u32]>,
     /// Number of distinct atom lists.
     pub list_count: u32,
+    /// Windows and sequences, for the monitor.
+    pub stateful: stateful::Program,
     pub levels: Levels,
     pub version: Arc<str>,
     pub stats: Stats,
@@ -131,7 +141,9 @@ impl Engine {
         let mut interner = Interner::default();
         let mut compiled = Vec::with_capacity(rules.rules.len());
         for r in &rules.rules {
-            let when = interner.compile(&r.when);
+            // A sequence without a `when` of its own is never evaluated per event: an empty
+            // `all_of` stands in for it and the rule is left out of every trigger list.
+            let when = r.when.as_ref().map_or(Node::AllOf(Box::new([])), |c| interner.compile(c));
             let counters: Vec<(Node, &crate::rules::Counter)> =
                 r.counters.iter().map(|c| (interner.compile(&c.when), c)).collect();
             compiled.push((r, when, counters));
@@ -205,7 +217,9 @@ impl Engine {
             atoms.dedup();
             let ungated =
                 atoms.iter().any(|&a| a >= literal_count && !regex_gated[(a - literal_count) as usize]);
-            if !when.needs_atom() || ungated {
+            if r.when.is_none() {
+                // Completed by its steps only (see above).
+            } else if !when.needs_atom() || ungated {
                 always.push(index as u32);
             } else {
                 for &a in &atoms {
@@ -240,6 +254,7 @@ impl Engine {
                 }),
                 points: r.points,
                 kinds: r.kinds,
+                stateful: r.stateful.is_some(),
                 uses_amounts: when.uses_amounts(),
                 when,
                 counters,
@@ -258,6 +273,7 @@ impl Engine {
         let (regex_trigger_start, regex_trigger_rules) = csr(&regex_triggers);
         let (arm_start, arm_regexes) = csr(&arms);
 
+        let stateful = stateful::Program::new(rules, &out_rules);
         let stats = Stats {
             packs: rules.packs.len(),
             rules: out_rules.len(),
@@ -265,6 +281,8 @@ impl Engine {
             regexes: regexes.len(),
             automaton_bytes: automaton.as_ref().map_or(0, |a| a.memory_usage()),
             always_evaluated: always.len(),
+            windows: stateful.windows.len(),
+            sequences: stateful.sequences.len(),
         };
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -284,6 +302,7 @@ impl Engine {
                 posting_start,
                 list_postings,
                 list_count: interner.lists.len() as u32,
+                stateful,
                 levels: rules.levels,
                 version: Arc::from(rules.version().as_str()),
                 stats,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{Location, RuleSet};
 use crate::compile::Engine;
+use crate::monitor::Monitor;
 use crate::verdict::Verdict;
 
 /// An embedded example that did not behave as its rule says.
@@ -58,6 +59,30 @@ impl RuleSet {
                 }
             }
         }
+        for rule in &self.rules {
+            for st in &rule.examples_stream {
+                report.examples += 1;
+                let mut monitor = Monitor::new(engine.clone());
+                monitor.keep_duplicates = true;
+                let verdicts = monitor.observe_batch(&st.events);
+                let hit = |v: &Verdict| v.hits.iter().any(|h| *h.rule == *rule.id);
+                // `match`: the rule hits the last event; `no_match`: it hits none.
+                let bad = if st.should_match {
+                    verdicts.last().filter(|v| !hit(v))
+                } else {
+                    verdicts.iter().find(|v| hit(v))
+                };
+                if let Some(v) = bad {
+                    report.failures.push(ExampleFailure {
+                        rule: rule.id.clone(),
+                        location: st.location.clone(),
+                        text: st.events.iter().map(|e| e.text()).collect::<Vec<_>>().join(" ⏎ "),
+                        should_match: st.should_match,
+                        verdict: v.clone(),
+                    });
+                }
+            }
+        }
         report
     }
 
@@ -65,7 +90,14 @@ impl RuleSet {
     pub fn example_counts(&self) -> Vec<(&str, usize, usize)> {
         self.rules
             .iter()
-            .map(|r| (r.id.as_str(), r.examples_match.len(), r.examples_no_match.len()))
+            .map(|r| {
+                let streams = |m: bool| r.examples_stream.iter().filter(|s| s.should_match == m).count();
+                (
+                    r.id.as_str(),
+                    r.examples_match.len() + streams(true),
+                    r.examples_no_match.len() + streams(false),
+                )
+            })
             .collect()
     }
 }

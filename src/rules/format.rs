@@ -61,11 +61,74 @@ pub(crate) struct RuleRaw {
     #[serde(default)]
     pub tags: Vec<String>,
     pub group: Option<Str>,
-    pub when: Spanned<CondRaw>,
+    /// Required, except in a sequence rule (where it is an optional last step).
+    pub when: Option<Spanned<CondRaw>>,
+    pub window: Option<Spanned<WindowRaw>>,
+    pub sequence: Option<Spanned<SequenceRaw>>,
     #[serde(default)]
     pub counter: Vec<CounterRaw>,
     #[serde(default)]
     pub examples: ExamplesRaw,
+    /// Event streams the rule must or must not hit on, run through a fresh monitor each.
+    #[serde(default)]
+    pub stream: Vec<Spanned<StreamRaw>>,
+}
+
+/// A duration: seconds, or text such as `"90s"`, `"30m"`, `"2h"`, `"1d"`, `"1h30m"`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub(crate) enum DurationRaw {
+    Seconds(i64),
+    Text(String),
+}
+
+/// `window = { key, within, count, sum, distinct, new }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WindowRaw {
+    pub key: Str,
+    pub within: Spanned<DurationRaw>,
+    pub count: Option<Spanned<CompareRaw>>,
+    pub sum: Option<Spanned<CompareRaw>>,
+    pub distinct: Option<Spanned<CompareRaw>>,
+    pub new: Option<Str>,
+}
+
+/// `sequence = { key, within, steps, new }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SequenceRaw {
+    pub key: Str,
+    pub within: Spanned<DurationRaw>,
+    pub steps: Vec<Spanned<StepRaw>>,
+    pub new: Option<Str>,
+}
+
+/// A sequence step: `"rule:ID"`, `"category:NAME"`, either with a leading `!` for "no such
+/// event in between", or a table `{ rule = "ID", key = "payee", not = true }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum StepRaw {
+    Short(String),
+    Full(StepTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StepTable {
+    pub rule: Option<String>,
+    pub category: Option<String>,
+    pub key: Option<String>,
+    pub not: Option<bool>,
+}
+
+/// `[[rule.stream]]`: events (TOML tables in the input contract) and what the rule must do on
+/// them: `match` hits on the last event, `no_match` hits on none.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StreamRaw {
+    pub expect: Str,
+    pub events: Vec<Spanned<toml::Table>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

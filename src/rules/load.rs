@@ -9,9 +9,12 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::format::{CompareRaw, CondRaw, CounterRaw, PackFile, Str};
+use super::format::{
+    CompareRaw, CondRaw, CounterRaw, DurationRaw, PackFile, SequenceRaw, StepRaw, Str, StreamRaw, WindowRaw,
+};
 use super::{
     Atom, Cond, Counter, FieldCmp, Kinds, Levels, Location, NumCmp, PackInfo, Rule, RuleSet, Scalar,
+    Sequence, Stateful, Step, StepMatch, StreamExample, Window,
 };
 use crate::error::{Diagnostic, Error};
 use crate::normalize::fold;
@@ -226,6 +229,7 @@ impl RuleSetBuilder {
 
         // Pass 2: rules.
         let mut rules = Vec::new();
+        let mut references: Vec<(usize, Range<usize>, String, StepMatch)> = Vec::new();
         let mut rule_ids: HashMap<String, ()> = HashMap::new();
         for (i, file) in &parsed {
             let src = Src { name: &self.sources[*i].0, text: &self.sources[*i].1 };
@@ -280,25 +284,65 @@ impl RuleSetBuilder {
                     }
                 }
                 let points = *raw.points.get_ref();
-                if !(1..=1000).contains(&points) {
+                if !(0..=1000).contains(&points) {
                     cx.error(
                         &src,
                         "E006",
                         raw.points.span(),
                         rid,
-                        "points must be between 1 and 1000".into(),
+                        "points must be between 0 (a marker for sequence steps) and 1000".into(),
                     );
                 }
-                let when = cx.cond(&src, rid, raw.when.get_ref(), raw.when.span(), 0);
-                if let Some(w) = &when {
-                    if !positive(w) {
+                let rule_span = raw.id.span();
+                let when = match &raw.when {
+                    Some(w) => {
+                        let cond = cx.cond(&src, rid, w.get_ref(), w.span(), 0);
+                        if cond.as_ref().is_some_and(|c| !positive(c)) {
+                            cx.error(
+                                &src,
+                                "E005",
+                                w.span(),
+                                rid,
+                                "the condition has nothing positive to look for (any, all, near, amount or field)".into(),
+                            );
+                        }
+                        cond.map(Some)
+                    }
+                    None if raw.sequence.is_some() => Some(None),
+                    None => {
+                        cx.error(&src, "E005", rule_span.clone(), rid, "a rule needs a `when`".into());
+                        None
+                    }
+                };
+                let stateful = match (&raw.window, &raw.sequence) {
+                    (Some(_), Some(s)) => {
                         cx.error(
                             &src,
                             "E005",
-                            raw.when.span(),
+                            s.span(),
                             rid,
-                            "the condition has nothing positive to look for (any, all, near, amount or field)".into(),
+                            "a rule has a `window` or a `sequence`, not both".into(),
                         );
+                        None
+                    }
+                    (Some(w), None) => cx.window(&src, rid, w).map(|w| Stateful::Window(Box::new(w))),
+                    (None, Some(s)) => {
+                        let seq = cx.sequence(&src, rid, s, raw.when.is_some());
+                        if let Some(seq) = &seq {
+                            for (step, raw_step) in seq.steps.iter().zip(&s.get_ref().steps) {
+                                if step.matcher != StepMatch::Own {
+                                    references.push((*i, raw_step.span(), id.clone(), step.matcher.clone()));
+                                }
+                            }
+                        }
+                        seq.map(Stateful::Sequence)
+                    }
+                    (None, None) => None,
+                };
+                let mut streams = Vec::new();
+                for st in &raw.stream {
+                    if let Some(example) = cx.stream(&src, &file_arc, rid, st) {
+                        streams.push(example);
                     }
                 }
                 let mut counters: Vec<Counter> =
@@ -308,22 +352,50 @@ impl RuleSetBuilder {
                     v.iter().map(|s| (s.get_ref().clone(), src.location(&file_arc, s.span().start))).collect()
                 };
                 if let Some(when) = when {
+                    if raw.window.is_some() != matches!(stateful, Some(Stateful::Window(_)))
+                        || raw.sequence.is_some() != matches!(stateful, Some(Stateful::Sequence(_)))
+                    {
+                        continue;
+                    }
                     rules.push(Rule {
                         id,
                         title: raw.title.clone(),
                         category: category.clone(),
                         kinds,
-                        points: points.clamp(1, 1000) as u32,
+                        points: points.clamp(0, 1000) as u32,
                         advice: raw.advice.clone(),
                         tags: raw.tags.clone(),
                         group: raw.group.as_ref().map(|g| g.get_ref().clone()),
                         when,
+                        stateful,
                         counters,
                         examples_match: examples(&raw.examples.matches),
                         examples_no_match: examples(&raw.examples.no_match),
+                        examples_stream: streams,
                         location: src.location(&file_arc, raw.id.span().start),
                     });
                 }
+            }
+        }
+
+        // Sequence steps name rules and categories of the whole set.
+        for (i, span, from, matcher) in references {
+            let src = Src { name: &self.sources[i].0, text: &self.sources[i].1 };
+            let problem = match &matcher {
+                StepMatch::Rule(id) => match rules.iter().find(|r| r.id == *id) {
+                    None => Some(("E003", format!("step names an undefined rule `{id}`"))),
+                    Some(r) if matches!(r.stateful, Some(Stateful::Sequence(_))) => {
+                        Some(("E005", format!("step names `{id}`, itself a sequence: sequences do not nest")))
+                    }
+                    Some(_) => None,
+                },
+                StepMatch::Category(c) if !rules.iter().any(|r| r.category == *c) => {
+                    Some(("E003", format!("step names a category no rule has: `{c}`")))
+                }
+                _ => None,
+            };
+            if let Some((code, message)) = problem {
+                cx.error(&src, code, span, Some(&from), message);
             }
         }
 
@@ -877,6 +949,315 @@ fn check_regex(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The longest window or sequence: state older than this is never needed.
+pub(crate) const MAX_WITHIN_MS: i64 = 31 * 86_400_000;
+/// The most steps one sequence may have.
+const MAX_STEPS: usize = 16;
+/// Fields a window or sequence may key on or track.
+const KEY_FIELDS: &str = "sender, conversation, channel, payer, payee, merchant, or any other field";
+
+impl Context {
+    fn duration(&mut self, src: &Src, rule: Option<&str>, raw: &toml::Spanned<DurationRaw>) -> Option<i64> {
+        let ms = match raw.get_ref() {
+            DurationRaw::Seconds(s) => s.checked_mul(1000),
+            DurationRaw::Text(t) => parse_duration(t),
+        };
+        match ms {
+            Some(ms) if (1..=MAX_WITHIN_MS).contains(&ms) => Some(ms),
+            _ => {
+                self.error(
+                    src,
+                    "E006",
+                    raw.span(),
+                    rule,
+                    "`within` must be a duration from 1s to 31d, such as \"90s\", \"30m\", \"2h\" or \"1d\""
+                        .into(),
+                );
+                None
+            }
+        }
+    }
+
+    fn key_field(&mut self, src: &Src, rule: Option<&str>, raw: &Str, what: &str) -> Option<String> {
+        let name = raw.get_ref().trim();
+        if name.is_empty() || name == "kind" || name == "text" || name == "memo" || name == "amount" {
+            self.error(
+                src,
+                "E006",
+                raw.span(),
+                rule,
+                format!("`{what}` names the field that identifies a party: {KEY_FIELDS}"),
+            );
+            return None;
+        }
+        Some(name.to_string())
+    }
+
+    fn bound(
+        &mut self,
+        src: &Src,
+        rule: Option<&str>,
+        raw: &toml::Spanned<CompareRaw>,
+        what: &str,
+    ) -> Option<NumCmp> {
+        let r = raw.get_ref();
+        let num = NumCmp { ge: r.ge, gt: r.gt, le: r.le, lt: r.lt, eq: None };
+        let eq = match &r.eq {
+            None => None,
+            Some(toml::Value::Integer(i)) => Some(*i as f64),
+            Some(toml::Value::Float(f)) => Some(*f),
+            Some(_) => {
+                self.error(src, "E005", raw.span(), rule, format!("`{what}` compares with numbers"));
+                return None;
+            }
+        };
+        let num = NumCmp { eq, ..num };
+        if r.ne.is_some() || r.one_of.is_some() || r.contains.is_some() || r.exists.is_some() {
+            self.error(src, "E005", raw.span(), rule, format!("`{what}` takes ge, gt, le, lt or eq"));
+            return None;
+        }
+        if num == NumCmp::default() {
+            self.error(
+                src,
+                "E005",
+                raw.span(),
+                rule,
+                format!("`{what}` needs an operator: ge, gt, le, lt or eq"),
+            );
+            return None;
+        }
+        if !num.is_finite() {
+            self.error(src, "E006", raw.span(), rule, "bounds must be finite numbers".into());
+            return None;
+        }
+        Some(num)
+    }
+
+    fn window(&mut self, src: &Src, rule: Option<&str>, raw: &toml::Spanned<WindowRaw>) -> Option<Window> {
+        let w = raw.get_ref();
+        let key = self.key_field(src, rule, &w.key, "key");
+        let within_ms = self.duration(src, rule, &w.within);
+        let new = match &w.new {
+            Some(n) => Some(self.key_field(src, rule, n, "new")?),
+            None => None,
+        };
+        let count = match &w.count {
+            Some(c) => Some(self.bound(src, rule, c, "count")?),
+            None => None,
+        };
+        let sum = match &w.sum {
+            Some(c) => Some(self.bound(src, rule, c, "sum")?),
+            None => None,
+        };
+        let distinct = match &w.distinct {
+            Some(c) => {
+                let Some(name) = c.get_ref().name.clone().filter(|n| !n.trim().is_empty()) else {
+                    self.error(
+                        src,
+                        "E005",
+                        c.span(),
+                        rule,
+                        "`distinct` needs the `name` of the field to count".into(),
+                    );
+                    return None;
+                };
+                let mut unnamed = c.get_ref().clone();
+                unnamed.name = None;
+                let spanned = toml::Spanned::new(c.span(), unnamed);
+                Some((name, self.bound(src, rule, &spanned, "distinct")?))
+            }
+            None => None,
+        };
+        if count.is_none() && sum.is_none() && distinct.is_none() {
+            self.error(src, "E005", raw.span(), rule, "a window needs `count`, `sum` or `distinct`".into());
+            return None;
+        }
+        Some(Window { key: key?, within_ms: within_ms?, count, sum, distinct, new })
+    }
+
+    fn sequence(
+        &mut self,
+        src: &Src,
+        rule: Option<&str>,
+        raw: &toml::Spanned<SequenceRaw>,
+        own_step: bool,
+    ) -> Option<Sequence> {
+        let q = raw.get_ref();
+        let key = self.key_field(src, rule, &q.key, "key")?;
+        let within_ms = self.duration(src, rule, &q.within);
+        let new = match &q.new {
+            Some(n) => Some(self.key_field(src, rule, n, "new")?),
+            None => None,
+        };
+        let mut steps = Vec::new();
+        let mut ok = true;
+        for st in &q.steps {
+            let parsed = match st.get_ref() {
+                StepRaw::Short(text) => {
+                    let (negated, rest) = match text.trim().strip_prefix('!') {
+                        Some(r) => (true, r.trim()),
+                        None => (false, text.trim()),
+                    };
+                    if let Some(id) = rest.strip_prefix("rule:") {
+                        Some((StepMatch::Rule(id.trim().to_string()), negated, None))
+                    } else {
+                        rest.strip_prefix("category:")
+                            .map(|c| (StepMatch::Category(c.trim().to_string()), negated, None))
+                    }
+                }
+                StepRaw::Full(t) => match (&t.rule, &t.category) {
+                    (Some(r), None) => {
+                        Some((StepMatch::Rule(r.clone()), t.not.unwrap_or(false), t.key.clone()))
+                    }
+                    (None, Some(c)) => {
+                        Some((StepMatch::Category(c.clone()), t.not.unwrap_or(false), t.key.clone()))
+                    }
+                    _ => None,
+                },
+            };
+            match parsed {
+                Some((matcher, negated, step_key)) => {
+                    let step_key = match step_key {
+                        Some(k) => {
+                            let spanned = toml::Spanned::new(st.span(), k);
+                            match self.key_field(src, rule, &spanned, "key") {
+                                Some(k) => k,
+                                None => {
+                                    ok = false;
+                                    continue;
+                                }
+                            }
+                        }
+                        None => key.clone(),
+                    };
+                    steps.push(Step { matcher, negated, key: step_key });
+                }
+                None => {
+                    self.error(
+                        src,
+                        "E005",
+                        st.span(),
+                        rule,
+                        "a step is \"rule:ID\", \"category:NAME\" (with a leading ! for \"none in between\") or { rule = ID | category = NAME, key, not }".into(),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if own_step {
+            steps.push(Step { matcher: StepMatch::Own, negated: false, key: key.clone() });
+        }
+        let positive = steps.iter().filter(|s| !s.negated).count();
+        if ok && positive < 2 {
+            self.error(
+                src,
+                "E005",
+                raw.span(),
+                rule,
+                "a sequence needs at least two steps that are not negated (a `when` counts as the last)"
+                    .into(),
+            );
+            ok = false;
+        }
+        if ok && (steps.first().is_some_and(|s| s.negated) || steps.last().is_some_and(|s| s.negated)) {
+            self.error(
+                src,
+                "E005",
+                raw.span(),
+                rule,
+                "a negated step stands between two steps, not first or last".into(),
+            );
+            ok = false;
+        }
+        if steps.len() > MAX_STEPS {
+            self.error(src, "E006", raw.span(), rule, format!("a sequence has at most {MAX_STEPS} steps"));
+            ok = false;
+        }
+        ok.then_some(Sequence { within_ms: within_ms?, steps, new })
+    }
+
+    fn stream(
+        &mut self,
+        src: &Src,
+        file: &Arc<str>,
+        rule: Option<&str>,
+        raw: &toml::Spanned<StreamRaw>,
+    ) -> Option<StreamExample> {
+        let st = raw.get_ref();
+        let should_match = match st.expect.get_ref().as_str() {
+            "match" => true,
+            "no_match" => false,
+            other => {
+                self.error(
+                    src,
+                    "E006",
+                    st.expect.span(),
+                    rule,
+                    format!("unknown expectation `{other}` (match, no_match)"),
+                );
+                return None;
+            }
+        };
+        if st.events.is_empty() {
+            self.error(src, "E005", raw.span(), rule, "a stream example needs events".into());
+            return None;
+        }
+        let mut events = Vec::new();
+        // Events without a `ts` follow the one before by a minute, from a fixed Monday morning.
+        let mut clock: i64 = 1_736_128_800_000; // 2025-01-06T10:00:00+08:00
+        for e in &st.events {
+            let mut value = match serde_json::to_value(e.get_ref()) {
+                Ok(v) => v,
+                Err(err) => {
+                    self.error(src, "E006", e.span(), rule, format!("not an event: {err}"));
+                    return None;
+                }
+            };
+            if let Some(obj) = value.as_object_mut() {
+                if !obj.contains_key("ts") {
+                    obj.insert("ts".into(), serde_json::Value::from(clock));
+                }
+            }
+            match crate::event::Event::from_value(value) {
+                Ok(ev) => {
+                    clock = ev.ts().map_or(clock, |t| t.millis) + 60_000;
+                    events.push(ev);
+                }
+                Err(err) => {
+                    self.error(src, "E006", e.span(), rule, format!("not an event: {err}"));
+                    return None;
+                }
+            }
+        }
+        Some(StreamExample { events, should_match, location: src.location(file, raw.span().start) })
+    }
+}
+
+/// Milliseconds in a duration written as `90s`, `30m`, `2h`, `1d` or a combination (`1h30m`).
+fn parse_duration(text: &str) -> Option<i64> {
+    let mut total: i64 = 0;
+    let mut number = String::new();
+    let mut any = false;
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit: i64 = match c {
+            's' => 1000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            _ => return None,
+        };
+        let n: i64 = number.parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        number.clear();
+        any = true;
+    }
+    (any && number.is_empty()).then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -939,7 +1320,7 @@ mod tests {
 
     /// The literal spellings of the first rule's `any`.
     fn literals(rs: &RuleSet) -> Vec<&str> {
-        let Cond::Any(atoms) = &rs.rules[0].when else { panic!("not an `any`") };
+        let Some(Cond::Any(atoms)) = &rs.rules[0].when else { panic!("not an `any`") };
         atoms
             .iter()
             .filter_map(|a| match a {

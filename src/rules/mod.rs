@@ -202,6 +202,70 @@ pub(crate) struct Counter {
     pub max_level: Option<Level>,
 }
 
+/// A windowed aggregate: the rule hits on an event that passes its `when` when the events that
+/// passed it under the same key within `within_ms` add up so.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Window {
+    /// The field whose value keys the state (`merchant`, `payee`, `conversation`…).
+    pub key: String,
+    pub within_ms: i64,
+    pub count: Option<NumCmp>,
+    /// Sum of transaction amounts, compared in fen.
+    pub sum: Option<NumCmp>,
+    /// Number of distinct values of a field.
+    pub distinct: Option<(String, NumCmp)>,
+    /// Only events whose value of this field the key first saw within the window count.
+    pub new: Option<String>,
+}
+
+/// What one sequence step matches on an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StepMatch {
+    /// This rule hit.
+    Rule(String),
+    /// Some rule of this category hit.
+    Category(String),
+    /// The sequence rule's own `when` held (its last step).
+    Own,
+}
+
+/// One step of a sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Step {
+    pub matcher: StepMatch,
+    /// No such event between the neighbouring steps.
+    pub negated: bool,
+    /// The field that names the party of this step.
+    pub key: String,
+}
+
+/// Ordered steps by one party within a time window; the rule hits on the event that
+/// completes them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Sequence {
+    pub within_ms: i64,
+    pub steps: Vec<Step>,
+    /// The event that completes the sequence must carry a value of this field that its party
+    /// first saw within the window.
+    pub new: Option<String>,
+}
+
+/// What makes a rule stateful.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Stateful {
+    Window(Box<Window>),
+    Sequence(Sequence),
+}
+
+/// An embedded event stream and what the rule must do on it.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamExample {
+    pub events: Vec<crate::event::Event>,
+    /// Hit on the last event (`true`), or on none (`false`).
+    pub should_match: bool,
+    pub location: Location,
+}
+
 /// A rule in resolved form.
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
@@ -214,11 +278,15 @@ pub(crate) struct Rule {
     pub tags: Vec<String>,
     /// Rules of one group are alternatives: only the strongest hit of a group counts.
     pub group: Option<String>,
-    pub when: Cond,
+    /// The per-event condition; `None` only for a sequence whose steps say it all.
+    pub when: Option<Cond>,
+    /// A window or sequence, scored by a [`Monitor`](crate::Monitor).
+    pub stateful: Option<Stateful>,
     /// The rule's own counters followed by its pack's.
     pub counters: Vec<Counter>,
     pub examples_match: Vec<(String, Location)>,
     pub examples_no_match: Vec<(String, Location)>,
+    pub examples_stream: Vec<StreamExample>,
     pub location: Location,
 }
 

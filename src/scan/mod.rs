@@ -141,23 +141,36 @@ impl Scanner {
 
     fn run(&mut self, text: &str, kind: EventKind, event: Option<&Event>) -> Verdict {
         let inner = Arc::clone(&self.engine.inner);
+        let e = self.evaluate(&inner, text, kind, event);
+        score(&inner, e.hits, e.cap_level, self.keep_duplicates)
+    }
+
+    /// Evaluates every candidate rule on one event, before scoring: the stateless hits, the
+    /// level cap from counter-evidence, and the stateful rules whose `when` held.
+    pub(crate) fn evaluate(
+        &mut self,
+        inner: &Inner,
+        text: &str,
+        kind: EventKind,
+        event: Option<&Event>,
+    ) -> Evaluation {
         self.next_stamp();
         self.folded.fold_from(text);
-        self.find_literals(&inner);
-        self.collect_candidates(&inner, kind);
+        self.find_literals(inner);
+        self.collect_candidates(inner, kind);
 
-        let mut hits: Vec<(usize, Hit)> = Vec::new();
-        let mut cap_level: Option<Level> = None;
+        let mut out = Evaluation::default();
         for ci in 0..self.candidates.len() {
             let r = self.candidates[ci] as usize;
             let rule = &inner.rules[r];
-            if !self.eval(&inner, &rule.when, event) {
+            if !self.eval(inner, &rule.when, event) {
                 continue;
             }
             let mut points = rule.points as i64;
             let mut cancelled = false;
+            let mut max_level: Option<Level> = None;
             for c in rule.counters.iter() {
-                if !self.eval(&inner, &c.when, event) {
+                if !self.eval(inner, &c.when, event) {
                     continue;
                 }
                 cancelled |= c.cancel;
@@ -166,25 +179,34 @@ impl Scanner {
                     points = points.min(cap as i64);
                 }
                 if let Some(l) = c.max_level {
-                    cap_level = Some(cap_level.map_or(l, |m| m.min(l)));
+                    max_level = Some(max_level.map_or(l, |m| m.min(l)));
                 }
             }
-            if cancelled || points <= 0 {
+            if !rule.stateful {
+                // A counter's level cap holds for the whole verdict, even when it also
+                // cancelled this rule.
+                out.cap_level = min_level(out.cap_level, max_level);
+            }
+            // A marker (0 points) still hits, for sequences to see; counters can only cancel it.
+            if cancelled || (points <= 0 && rule.points > 0) {
                 continue;
             }
-            let (evidence, spans) = self.evidence(&inner, r, text);
-            hits.push((
-                r,
-                Hit {
-                    rule: rule.id.clone(),
-                    category: rule.category.clone(),
-                    score: points as u32,
-                    evidence,
-                    spans,
-                },
-            ));
+            let (evidence, spans) = self.evidence(inner, r, text);
+            let hit = Hit {
+                rule: rule.id.clone(),
+                category: rule.category.clone(),
+                score: points.max(0) as u32,
+                evidence,
+                spans,
+                events: Vec::new(),
+            };
+            if rule.stateful {
+                out.passed.push(Passed { rule: r as u32, hit, max_level });
+            } else {
+                out.hits.push((r, hit));
+            }
         }
-        score(&inner, hits, cap_level, self.keep_duplicates)
+        out
     }
 
     /// Runs the automaton and groups hits by atom.
@@ -381,13 +403,47 @@ fn char_slices(text: &str, spans: &[[usize; 2]]) -> Vec<String> {
         .collect()
 }
 
+/// The stricter of two optional level caps.
+pub(crate) fn min_level(a: Option<Level>, b: Option<Level>) -> Option<Level> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// One event's rule outcomes before scoring; the [`Monitor`](crate::Monitor) adds the hits of
+/// windows and sequences to them.
+#[derive(Debug, Default)]
+pub(crate) struct Evaluation {
+    /// Stateless hits, with the index of their rule, before duplicates are dropped.
+    pub hits: Vec<(usize, Hit)>,
+    /// The level cap from counter-evidence of the hits.
+    pub cap_level: Option<Level>,
+    /// Window and sequence rules whose `when` held on this event.
+    pub passed: Vec<Passed>,
+}
+
+/// A stateful rule whose `when` held: the hit it becomes if its window or sequence completes.
+#[derive(Debug)]
+pub(crate) struct Passed {
+    pub rule: u32,
+    pub hit: Hit,
+    /// The level cap its counters set, applied only if it hits.
+    pub max_level: Option<Level>,
+}
+
 /// Orders hits, adds up the score, applies the level cap and collects advice.
-fn score(
+pub(crate) fn score(
     inner: &Inner,
     mut hits: Vec<(usize, Hit)>,
     cap_level: Option<Level>,
     keep_duplicates: bool,
 ) -> Verdict {
+    if !keep_duplicates {
+        // Markers exist for sequence steps; a verdict does not report them.
+        hits.retain(|(_, h)| h.score > 0);
+    }
     hits.sort_by(|(_, a), (_, b)| b.score.cmp(&a.score).then_with(|| a.rule.cmp(&b.rule)));
     // One script is one piece of evidence: of the rules in a group (a Mandarin rule and its
     // dialect twins), and of rules of one category that saw exactly the same spans, only the
@@ -419,7 +475,7 @@ fn score(
         }
     }
     let hits = hits.into_iter().map(|(_, h)| h).collect();
-    Verdict { id: None, level: inner.levels.level(score), score, hits, advice }
+    Verdict { id: None, level: inner.levels.level(score), score, hits, advice, late: false }
 }
 
 /// A verdict with the working shown, for rule authors: see [`Scanner::explain`].

@@ -1,0 +1,750 @@
+//! Stateful scoring of event streams: windows and sequences.
+//!
+//! Some scams show only across events: three remote orders from new payers within half an
+//! hour, a collection code that gathers small transfers from ten strangers and then sends one
+//! large one, or a "big customer" whose claim, order, "print first" and "screenshot" arrive as
+//! four mild messages. A [`Monitor`] is an [`Engine`] plus bounded per-key state that scores
+//! such rules (`window` and `sequence` in `docs/RULES.md`).
+//!
+//! # How a batch is scored
+//!
+//! 1. In input order, each event gets its time (its `ts`, or the latest time seen when it has
+//!    none) and is marked late if it is older than the latest time seen minus the allowed
+//!    lateness. Late events are scored without state, never dropped.
+//! 2. In parallel, every event is scanned on its own, as [`Engine::scan`] would.
+//! 3. Windows and "first seen" trackers run in shards keyed by field and value; each shard
+//!    handles its events in input order.
+//! 4. Sequences run in shards keyed by the party's value, after every window hit of the batch
+//!    is known, so a step may name a window rule.
+//! 5. In parallel, each event's hits are scored into its verdict.
+//!
+//! The shards are fixed in number, and each handles its keys in input order, so the verdicts
+//! are the same for any number of threads.
+
+mod state;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rayon::prelude::*;
+
+use crate::compile::stateful::{Matcher, Program};
+use crate::compile::{Engine, Inner};
+use crate::event::{Event, FieldValue};
+use crate::scan::{min_level, score, Evaluation, Scanner};
+use crate::verdict::{Hit, Verdict};
+use state::{Entry, Seen, Shard};
+
+/// Shards of state. Fixed, so that caps per shard, and with them every verdict, do not depend
+/// on the number of threads.
+const SHARDS: usize = 64;
+/// Events one worker scans at a time.
+const CHUNK: usize = 128;
+
+/// Limits of a [`Monitor`]'s state.
+///
+/// State is bounded by `max_keys × max_events_per_key` entries; `MonitorStats::state_bytes`
+/// reports what is held. With the defaults a monitor holds at most 200,000 keys; a key with a
+/// window of a dozen events takes about 1 KiB (see `docs/RULES.md`, "Memory").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorConfig {
+    /// Keys kept at most (a key is a field value such as one merchant, or a party of a
+    /// sequence); the least recently used goes first. Default 200,000.
+    pub max_keys: usize,
+    /// Entries kept per key at most (counted events, sequence steps, values seen); the oldest
+    /// entry of the key's longest list goes first. Default 256.
+    pub max_events_per_key: usize,
+    /// A key untouched for this long in event time is dropped. Default 24 hours.
+    pub idle: Duration,
+    /// Events older than the latest time seen minus this are late: scored without state and
+    /// marked `"late":true`. Default 5 minutes.
+    pub lateness: Duration,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> MonitorConfig {
+        MonitorConfig {
+            max_keys: 200_000,
+            max_events_per_key: 256,
+            idle: Duration::from_secs(24 * 3600),
+            lateness: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What a monitor holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct MonitorStats {
+    /// Events observed.
+    pub events: u64,
+    /// Events that came too late to take part in windows and sequences.
+    pub late: u64,
+    /// Keys held.
+    pub keys: usize,
+    /// Entries held across all keys.
+    pub entries: usize,
+    /// Keys dropped to stay under `max_keys` or because they went idle.
+    pub evicted: u64,
+    /// Approximate heap bytes held by the state (keys, entries, ids, tables).
+    pub state_bytes: usize,
+}
+
+/// An [`Engine`] with bounded per-key state: scores a stream of events, windows and sequences
+/// included. Feed events in input order through [`Monitor::observe`] or, faster,
+/// [`Monitor::observe_batch`], which works on the current rayon pool.
+///
+/// ```
+/// use fanzha::{Engine, Event, Level, Monitor, RuleSet};
+///
+/// let rules = RuleSet::from_str("shop.toml", r#"
+/// [pack]
+/// id = "shop"
+/// version = "1"
+///
+/// [[rule]]
+/// id = "shop.remote-order"
+/// title = "Large remote order"
+/// category = "fake_large_order"
+/// kinds = ["transaction"]
+/// points = 10
+/// when = { field = { name = "remote", eq = true }, all_of = [{ field = { name = "amount", gt = 5000 } }] }
+/// window = { key = "merchant", within = "30m", new = "payer", count = { ge = 3 } }
+/// "#)?;
+/// let mut monitor = Monitor::new(Engine::new(&rules)?);
+/// let order = |id: &str, payer: &str, minute: u32| {
+///     Event::from_json(&format!(
+///         r#"{{"kind":"transaction","id":"{id}","ts":"2025-05-19T10:{minute:02}:00+08:00","merchant":"m1","payer":"{payer}","amount":8000,"remote":true}}"#
+///     ))
+/// };
+/// assert!(monitor.observe(&order("t1", "a", 0)?).hits.is_empty());
+/// assert!(monitor.observe(&order("t2", "b", 5)?).hits.is_empty());
+/// let v = monitor.observe(&order("t3", "c", 9)?);
+/// assert_eq!(v.hits[0].events, ["t1", "t2", "t3"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Monitor {
+    engine: Engine,
+    config: MonitorConfig,
+    shards: Box<[Mutex<Shard>]>,
+    scanners: Vec<Mutex<Scanner>>,
+    /// The latest event time seen.
+    clock: Option<i64>,
+    events: u64,
+    late: u64,
+    /// Keep hits that repeat another's evidence (for rule examples; see `Scanner`).
+    pub(crate) keep_duplicates: bool,
+}
+
+/// Per event of a batch: its time, lateness, position and the clock after it.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    t: i64,
+    late: bool,
+    seq: u64,
+    /// The latest time seen once this event is counted: state older than this minus the
+    /// windows and lateness can go.
+    clock: i64,
+}
+
+/// Work for a shard, in input order.
+#[derive(Debug)]
+enum Task {
+    /// Event `event` passed window `window`'s `when`.
+    Window { event: u32, window: u32, key: Box<str> },
+    /// Record the tracked value of event `event`.
+    Track { event: u32, tracker: u32, key: Box<str>, value: u64 },
+    /// Event `event` matched step `step` of sequence `sequence`.
+    Step { event: u32, sequence: u32, step: u32, key: Box<str> },
+}
+
+/// What a shard found.
+#[derive(Debug)]
+enum Found {
+    /// A window or sequence hit on `event`, made of these events.
+    Hit { event: u32, rule: u32, events: Vec<String> },
+    /// When the tracked value of `event` was first seen before it.
+    FirstSeen { event: u32, tracker: u32, first: Option<i64> },
+}
+
+impl Monitor {
+    /// A monitor with the default limits.
+    pub fn new(engine: Engine) -> Monitor {
+        Monitor::with_config(engine, MonitorConfig::default())
+    }
+
+    /// A monitor with the given limits.
+    pub fn with_config(engine: Engine, config: MonitorConfig) -> Monitor {
+        Monitor {
+            engine,
+            config,
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            scanners: Vec::new(),
+            clock: None,
+            events: 0,
+            late: 0,
+            keep_duplicates: false,
+        }
+    }
+
+    /// The engine scoring events now.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &MonitorConfig {
+        &self.config
+    }
+
+    /// Replaces the engine (a reload). State of window and sequence rules that the new rule
+    /// set keeps unchanged (same id, same definition) carries over; the rest is dropped.
+    pub fn set_engine(&mut self, engine: Engine) {
+        let old = &self.engine.inner.stateful;
+        let new = &engine.inner.stateful;
+        let (old_rules, new_rules) = (&self.engine.inner.rules, &engine.inner.rules);
+        let windows: Vec<Option<u32>> = old
+            .windows
+            .iter()
+            .map(|w| {
+                new.windows
+                    .iter()
+                    .position(|n| {
+                        new_rules[n.rule as usize].id == old_rules[w.rule as usize].id
+                            && n.definition == w.definition
+                    })
+                    .map(|i| i as u32)
+            })
+            .collect();
+        let sequences: Vec<Option<u32>> = old
+            .sequences
+            .iter()
+            .map(|q| {
+                new.sequences
+                    .iter()
+                    .position(|n| {
+                        new_rules[n.rule as usize].id == old_rules[q.rule as usize].id
+                            && n.definition == q.definition
+                    })
+                    .map(|i| i as u32)
+            })
+            .collect();
+        let trackers: Vec<Option<u32>> = old
+            .trackers
+            .iter()
+            .map(|t| {
+                let names = (&old.fields[t.key as usize], &old.fields[t.value as usize]);
+                new.trackers
+                    .iter()
+                    .position(|n| (&new.fields[n.key as usize], &new.fields[n.value as usize]) == names)
+                    .map(|i| i as u32)
+            })
+            .collect();
+        for shard in self.shards.iter() {
+            lock(shard).remap(&windows, &sequences, &trackers);
+        }
+        self.engine = engine;
+        self.scanners.clear();
+    }
+
+    /// Scores one event.
+    pub fn observe(&mut self, event: &Event) -> Verdict {
+        self.observe_batch(std::slice::from_ref(event)).pop().unwrap_or_default()
+    }
+
+    /// Scores a batch of events, in input order, on the current rayon pool; returns one verdict
+    /// per event, in order. The same events give the same verdicts however they are split into
+    /// batches and however many threads run.
+    pub fn observe_batch(&mut self, events: &[Event]) -> Vec<Verdict> {
+        let inner = Arc::clone(&self.engine.inner);
+        let placed = self.place(events);
+        let evaluations = self.evaluate(&inner, events);
+        let mut found: Vec<Vec<Found>> = Vec::new();
+        if !inner.stateful.is_empty() {
+            let (windows, hit_rules) = self.run_windows(&inner, events, &placed, &evaluations);
+            let sequences = self.run_sequences(&inner, events, &placed, &evaluations, &hit_rules, &windows);
+            found = windows;
+            found.extend(sequences);
+        }
+        // Per event: its window and sequence hits.
+        let mut stateful: Vec<Vec<(u32, Vec<String>)>> = vec![Vec::new(); events.len()];
+        for f in found.into_iter().flatten() {
+            if let Found::Hit { event, rule, events } = f {
+                stateful[event as usize].push((rule, events));
+            }
+        }
+        let keep = self.keep_duplicates;
+        evaluations
+            .into_par_iter()
+            .zip(stateful)
+            .zip(placed)
+            .zip(events)
+            .with_min_len(CHUNK)
+            .map(|(((e, fired), p), event)| {
+                let mut v = finish(&inner, e, fired, keep);
+                v.id = event.id().map(str::to_string);
+                v.late = p.late;
+                v
+            })
+            .collect()
+    }
+
+    /// What the monitor holds now.
+    pub fn stats(&self) -> MonitorStats {
+        let mut s = MonitorStats { events: self.events, late: self.late, ..MonitorStats::default() };
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            s.keys += shard.keys.len();
+            s.evicted += shard.evicted;
+            for (k, state) in &shard.keys {
+                s.entries += state.entries;
+                // The key, its state and the two table slots that point at it.
+                s.state_bytes +=
+                    k.len() * 2 + std::mem::size_of::<state::KeyState>() + 64 + state.heap_bytes();
+            }
+        }
+        s
+    }
+
+    /// Step 1: times, lateness and positions, in input order.
+    fn place(&mut self, events: &[Event]) -> Vec<Placed> {
+        let lateness = self.config.lateness.as_millis() as i64;
+        events
+            .iter()
+            .map(|e| {
+                self.events += 1;
+                let ts = e.ts().map(|t| t.millis);
+                let late = matches!((ts, self.clock), (Some(t), Some(c)) if t < c.saturating_sub(lateness));
+                let t = ts.or(self.clock).unwrap_or(0);
+                if late {
+                    self.late += 1;
+                } else {
+                    self.clock = Some(self.clock.map_or(t, |c| c.max(t)));
+                }
+                Placed { t, late, seq: self.events, clock: self.clock.unwrap_or(t) }
+            })
+            .collect()
+    }
+
+    /// Step 2: every event scanned on its own, in parallel, one scanner per worker.
+    fn evaluate(&mut self, inner: &Arc<Inner>, events: &[Event]) -> Vec<Evaluation> {
+        let workers = rayon::current_num_threads().max(1);
+        if self.scanners.len() < workers {
+            self.scanners.resize_with(workers, || Mutex::new(self.engine.scanner()));
+        }
+        let scanners = &self.scanners;
+        let chunks: Vec<Vec<Evaluation>> = events
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let worker = rayon::current_thread_index().unwrap_or(0) % scanners.len();
+                let mut scanner = lock(&scanners[worker]);
+                chunk.iter().map(|e| scanner.evaluate(inner, e.text(), e.kind(), Some(e))).collect()
+            })
+            .collect();
+        chunks.into_iter().flatten().collect()
+    }
+
+    /// Step 3: windows and trackers. Returns what the shards found and, per event, the rules
+    /// that hit it so far (stateless and window hits), for the sequences.
+    fn run_windows(
+        &self,
+        inner: &Inner,
+        events: &[Event],
+        placed: &[Placed],
+        evaluations: &[Evaluation],
+    ) -> (Vec<Vec<Found>>, Vec<Vec<u32>>) {
+        let prog = &inner.stateful;
+        let mut tasks: Vec<Vec<Task>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        for (i, (event, p)) in events.iter().zip(placed).enumerate() {
+            if p.late {
+                continue;
+            }
+            // Windows first: they ask whether a value is new before this event records it.
+            for passed in &evaluations[i].passed {
+                let Some(w) = prog.rule_window[passed.rule as usize] else { continue };
+                let field = &prog.fields[prog.windows[w as usize].key as usize];
+                if let Some(key) = key_of(event, field) {
+                    tasks[shard_of(&key)].push(Task::Window { event: i as u32, window: w, key });
+                }
+            }
+            for (k, t) in prog.trackers.iter().enumerate() {
+                let (Some(key), Some(value)) = (
+                    key_of(event, &prog.fields[t.key as usize]),
+                    value_hash(event, &prog.fields[t.value as usize]),
+                ) else {
+                    continue;
+                };
+                tasks[shard_of(&key)].push(Task::Track { event: i as u32, tracker: k as u32, key, value });
+            }
+        }
+        let found = self.run_shards(inner, events, placed, tasks, &[]);
+        let mut hit_rules: Vec<Vec<u32>> =
+            evaluations.iter().map(|e| e.hits.iter().map(|(r, _)| *r as u32).collect()).collect();
+        for f in found.iter().flatten() {
+            if let Found::Hit { event, rule, .. } = f {
+                hit_rules[*event as usize].push(*rule);
+            }
+        }
+        (found, hit_rules)
+    }
+
+    /// Step 4: sequences, keyed by the party's value.
+    fn run_sequences(
+        &self,
+        inner: &Inner,
+        events: &[Event],
+        placed: &[Placed],
+        evaluations: &[Evaluation],
+        hit_rules: &[Vec<u32>],
+        window_found: &[Vec<Found>],
+    ) -> Vec<Vec<Found>> {
+        let prog = &inner.stateful;
+        if prog.sequences.is_empty() {
+            return Vec::new();
+        }
+        let mut tasks: Vec<Vec<Task>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        for (i, (event, p)) in events.iter().zip(placed).enumerate() {
+            if p.late {
+                continue;
+            }
+            let hits = &hit_rules[i];
+            for (s, q) in prog.sequences.iter().enumerate() {
+                for (j, step) in q.steps.iter().enumerate() {
+                    let matched = match step.matcher {
+                        Matcher::Rule(r) => hits.contains(&r),
+                        Matcher::Category(c) => hits.iter().any(|&r| prog.rule_category[r as usize] == c),
+                        Matcher::Own => evaluations[i].passed.iter().any(|x| x.rule == q.rule),
+                    };
+                    if !matched {
+                        continue;
+                    }
+                    if let Some(value) = value_of(event, &prog.fields[step.key as usize]) {
+                        // Steps of one party meet under its value, whichever field named it.
+                        let key: Box<str> = format!("\u{1f}{value}").into();
+                        tasks[shard_of(&key)].push(Task::Step {
+                            event: i as u32,
+                            sequence: s as u32,
+                            step: j as u32,
+                            key,
+                        });
+                    }
+                }
+            }
+        }
+        // When each event's tracked value was first seen, from step 3.
+        let mut first_seen: Vec<(u32, u32, Option<i64>)> = window_found
+            .iter()
+            .flatten()
+            .filter_map(|f| match f {
+                Found::FirstSeen { event, tracker, first } => Some((*event, *tracker, *first)),
+                _ => None,
+            })
+            .collect();
+        first_seen.sort_unstable_by_key(|&(e, t, _)| (e, t));
+        self.run_shards(inner, events, placed, tasks, &first_seen)
+    }
+
+    /// Runs each shard's tasks in order, the shards in parallel.
+    fn run_shards(
+        &self,
+        inner: &Inner,
+        events: &[Event],
+        placed: &[Placed],
+        tasks: Vec<Vec<Task>>,
+        first_seen: &[(u32, u32, Option<i64>)],
+    ) -> Vec<Vec<Found>> {
+        let cx = ShardContext {
+            prog: &inner.stateful,
+            events,
+            placed,
+            first_seen,
+            config: &self.config,
+            max_keys: self.config.max_keys.div_ceil(SHARDS),
+        };
+        tasks
+            .into_par_iter()
+            .zip(self.shards.par_iter())
+            .filter(|(t, _)| !t.is_empty())
+            .map(|(tasks, shard)| {
+                let mut shard = lock(shard);
+                let mut found = Vec::new();
+                for task in tasks {
+                    cx.run(&mut shard, task, &mut found);
+                }
+                found
+            })
+            .collect()
+    }
+}
+
+/// What a shard needs to know about the batch.
+struct ShardContext<'a> {
+    prog: &'a Program,
+    events: &'a [Event],
+    placed: &'a [Placed],
+    first_seen: &'a [(u32, u32, Option<i64>)],
+    config: &'a MonitorConfig,
+    max_keys: usize,
+}
+
+impl ShardContext<'_> {
+    fn run(&self, shard: &mut Shard, task: Task, found: &mut Vec<Found>) {
+        let lateness = self.config.lateness.as_millis() as i64;
+        let idle = self.config.idle.as_millis() as i64;
+        let cap = self.config.max_events_per_key;
+        let (event, key) = match &task {
+            Task::Window { event, key, .. }
+            | Task::Track { event, key, .. }
+            | Task::Step { event, key, .. } => (*event as usize, key),
+        };
+        let p = self.placed[event];
+        shard.drop_idle(p.clock.saturating_sub(idle));
+        let state = shard.touch(key, p.t, self.max_keys);
+        // Older state can no longer fall inside any window, even for a late-ish event.
+        state.expire(p.clock.saturating_sub(self.prog.horizon_ms).saturating_sub(lateness));
+        let e = &self.events[event];
+        let entry = || Entry {
+            t: p.t,
+            seq: p.seq,
+            fen: e.amount_fen().unwrap_or(0),
+            distinct: 0,
+            id: event_ref(e, p.seq).into(),
+        };
+        match task {
+            Task::Track { tracker, value, .. } => {
+                let seen = state.tracker(tracker);
+                let first = match seen.iter_mut().find(|s| s.value == value) {
+                    Some(s) => {
+                        let first = s.first;
+                        s.first = s.first.min(p.t);
+                        s.last = s.last.max(p.t);
+                        Some(first)
+                    }
+                    None => None,
+                };
+                if first.is_none() {
+                    state.make_room(cap);
+                    state.tracker(tracker).push(Seen { value, first: p.t, last: p.t });
+                    state.entries += 1;
+                }
+                found.push(Found::FirstSeen { event: event as u32, tracker, first });
+            }
+            Task::Window { window, .. } => {
+                let w = &self.prog.windows[window as usize];
+                if let Some(k) = w.new {
+                    let value = value_hash(e, &self.prog.fields[self.prog.trackers[k].value as usize]);
+                    let first = value
+                        .and_then(|v| state.tracker(k as u32).iter().find(|s| s.value == v).map(|s| s.first));
+                    // New: never seen here, or first seen within the window.
+                    if value.is_none() || first.is_some_and(|f| f <= p.t - w.within_ms) {
+                        return;
+                    }
+                }
+                let mut new = entry();
+                if let Some((f, _)) = &w.distinct {
+                    match value_hash(e, &self.prog.fields[*f as usize]) {
+                        Some(h) => new.distinct = h,
+                        None => return,
+                    }
+                }
+                state.make_room(cap);
+                let list = state.window(window);
+                let at = list.partition_point(|x| (x.t, x.seq) <= (new.t, new.seq));
+                list.insert(at, new);
+                state.entries += 1;
+                let list = state.window(window);
+                // The window that ends at this event: (t - within, t], nothing after it.
+                let members: Vec<&Entry> =
+                    list.iter().filter(|x| x.t > p.t - w.within_ms && (x.t, x.seq) <= (p.t, p.seq)).collect();
+                let count = members.len() as f64;
+                let sum: u64 = members.iter().map(|x| x.fen).sum();
+                let holds = w.count.as_ref().is_none_or(|c| c.holds(count))
+                    && w.sum.as_ref().is_none_or(|c| c.holds_fen(sum))
+                    && w.distinct.as_ref().is_none_or(|(_, c)| {
+                        let mut values: Vec<u64> = members.iter().map(|x| x.distinct).collect();
+                        values.sort_unstable();
+                        values.dedup();
+                        c.holds(values.len() as f64)
+                    });
+                if holds {
+                    let events = members.iter().map(|x| x.id.to_string()).collect();
+                    found.push(Found::Hit { event: event as u32, rule: w.rule, events });
+                }
+            }
+            Task::Step { sequence, step, .. } => {
+                let q = &self.prog.sequences[sequence as usize];
+                let last = q.steps.len() - 1;
+                let steps = state.sequence(sequence, q.steps.len());
+                if step as usize == last {
+                    let Some(chain) = complete(q, steps, p.t, p.seq) else { return };
+                    if let Some(k) = q.new {
+                        let first = self
+                            .first_seen
+                            .binary_search_by_key(&(event as u32, k as u32), |&(e, t, _)| (e, t))
+                            .ok()
+                            .map(|i| self.first_seen[i].2);
+                        // New: never seen, or first seen since the sequence began. Without the
+                        // field, nothing about the event is new.
+                        let began = chain.first().map_or(p.t, |x| x.t);
+                        match first {
+                            Some(None) => {}
+                            Some(Some(f)) if f >= began => {}
+                            _ => return,
+                        }
+                    }
+                    let mut events: Vec<String> = chain.iter().map(|x| x.id.to_string()).collect();
+                    events.push(event_ref(e, p.seq));
+                    found.push(Found::Hit { event: event as u32, rule: q.rule, events });
+                    return;
+                }
+                state.make_room(cap);
+                let steps = state.sequence(sequence, q.steps.len());
+                let list = &mut steps[step as usize];
+                let new = entry();
+                let at = list.partition_point(|x| (x.t, x.seq) <= (new.t, new.seq));
+                list.insert(at, new);
+                state.entries += 1;
+            }
+        }
+    }
+}
+
+/// The events that complete sequence `q` with a last step at `(t, seq)`, oldest first: going
+/// back from the end, each positive step takes its latest match before the step after it,
+/// which leaves the most room for earlier steps and the fewest negated events in between.
+fn complete<'a>(
+    q: &crate::compile::stateful::SequenceProgram,
+    steps: &'a [std::collections::VecDeque<Entry>],
+    t: i64,
+    seq: u64,
+) -> Option<Vec<&'a Entry>> {
+    let earliest = t - q.within_ms;
+    let mut after = (t, seq);
+    let mut chain = Vec::new();
+    let mut j = q.steps.len() - 1;
+    while j > 0 {
+        // Negated steps between the previous positive step and `after`.
+        let mut k = j - 1;
+        let mut negated = Vec::new();
+        while q.steps[k].negated {
+            negated.push(k);
+            k -= 1;
+        }
+        let list = &steps[k];
+        let at = list.partition_point(|x| (x.t, x.seq) < after);
+        let candidate = list.range(..at).next_back().filter(|x| x.t >= earliest)?;
+        let before = (candidate.t, candidate.seq);
+        let blocked =
+            negated.iter().any(|&n| steps[n].iter().any(|x| (x.t, x.seq) > before && (x.t, x.seq) < after));
+        if blocked {
+            return None;
+        }
+        chain.push(candidate);
+        after = before;
+        j = k;
+    }
+    chain.reverse();
+    Some(chain)
+}
+
+/// Step 5: an event's stateless hits and its window and sequence hits, scored.
+fn finish(
+    inner: &Inner,
+    mut e: Evaluation,
+    fired: Vec<(u32, Vec<String>)>,
+    keep_duplicates: bool,
+) -> Verdict {
+    for (rule, events) in fired {
+        let r = &inner.rules[rule as usize];
+        let own = e.passed.iter().position(|p| p.rule == rule);
+        let mut hit = match own {
+            Some(i) => {
+                e.cap_level = min_level(e.cap_level, e.passed[i].max_level);
+                e.passed[i].hit.clone()
+            }
+            // A sequence without a `when`: its evidence is what its last step saw here.
+            None => {
+                let (mut evidence, mut spans) = (Vec::new(), Vec::new());
+                let prog = &inner.stateful;
+                if let Some(q) = prog.sequences.iter().find(|q| q.rule == rule) {
+                    let last = &q.steps[q.steps.len() - 1];
+                    for (hr, h) in &e.hits {
+                        let matches = match last.matcher {
+                            Matcher::Rule(x) => x as usize == *hr,
+                            Matcher::Category(c) => prog.rule_category[*hr] == c,
+                            Matcher::Own => false,
+                        };
+                        if matches {
+                            for (ev, sp) in h.evidence.iter().zip(&h.spans) {
+                                if !spans.contains(sp) {
+                                    evidence.push(ev.clone());
+                                    spans.push(*sp);
+                                }
+                            }
+                        }
+                    }
+                }
+                Hit {
+                    rule: r.id.clone(),
+                    category: r.category.clone(),
+                    score: r.points,
+                    evidence,
+                    spans,
+                    events: Vec::new(),
+                }
+            }
+        };
+        hit.events = events;
+        e.hits.push((rule as usize, hit));
+    }
+    score(inner, e.hits, e.cap_level, keep_duplicates)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How an event is named in a hit's `events`: its id, or its position.
+fn event_ref(e: &Event, seq: u64) -> String {
+    match e.id() {
+        Some(id) => id.to_string(),
+        None => format!("#{seq}"),
+    }
+}
+
+/// An event's value for a field that names a party, when it has a text or number there.
+fn value_of(e: &Event, field: &str) -> Option<String> {
+    match e.field(field)? {
+        FieldValue::Str(s) if !s.is_empty() => Some(s.to_string()),
+        FieldValue::Num(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The state key of an event for a field: `field=value`.
+fn key_of(e: &Event, field: &str) -> Option<Box<str>> {
+    value_of(e, field).map(|v| format!("{field}={v}").into())
+}
+
+/// A hash of an event's value for a field (a payer, a payee), for "distinct" and "new".
+fn value_hash(e: &Event, field: &str) -> Option<u64> {
+    match e.field(field)? {
+        FieldValue::Str(s) if !s.is_empty() => Some(fnv(s.as_bytes())),
+        FieldValue::Num(n) => Some(fnv(n.to_string().as_bytes())),
+        _ => None,
+    }
+}
+
+fn shard_of(key: &str) -> usize {
+    (fnv(key.as_bytes()) % SHARDS as u64) as usize
+}
+
+/// FNV-1a: fixed, so shards and verdicts are the same on every run and machine.
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
