@@ -191,22 +191,43 @@ fn unreadable_rule_files_are_located_errors() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-#[test]
-fn output_is_byte_identical_for_any_number_of_threads() {
-    // The sample stream many times over, with unreadable lines mixed in, so batches and
-    // chunks split it at many places.
-    let sample = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/messages.jsonl")).unwrap();
+/// The blind mixed stream (messages and transactions) `copies` times over, a day apart, with
+/// ids made unique, and unreadable lines mixed in.
+pub(super) fn mixed_stream(copies: usize) -> Vec<u8> {
+    let blind =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/streams/blind.jsonl"))
+            .unwrap();
+    let events: Vec<serde_json::Value> = blind.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let mut input = Vec::new();
-    for i in 0..400 {
-        input.extend_from_slice(&sample);
-        if i % 7 == 0 {
+    for copy in 0..copies {
+        for e in &events {
+            let mut e = e.clone();
+            let ts = chrono::DateTime::parse_from_rfc3339(e["ts"].as_str().unwrap()).unwrap();
+            e["ts"] = (ts + chrono::Duration::days(copy as i64)).to_rfc3339().into();
+            e["id"] = format!("{}#{copy}", e["id"].as_str().unwrap()).into();
+            input.extend_from_slice(e.to_string().as_bytes());
+            input.push(b'\n');
+        }
+        if copy % 7 == 0 {
             input.extend_from_slice(b"{broken\n\n");
         }
     }
+    input
+}
+
+#[test]
+fn output_is_byte_identical_for_any_number_of_threads() {
+    // A mixed stream long enough that batches and chunks split it at many places, with
+    // windows and sequences that span those splits.
+    let input = mixed_stream(60);
     let lines_in = input.iter().filter(|&&b| b == b'\n').count();
     let one = fanzha(&["scan", "--threads", "1"], &input);
     assert!(one.status.success());
     assert_eq!(one.stdout.iter().filter(|&&b| b == b'\n').count(), lines_in);
+    let text = String::from_utf8(one.stdout.clone()).unwrap();
+    let stateful = text.matches("\"events\":[").count();
+    assert!(stateful >= 60 * 10, "windows and sequences should hit in every copy: {stateful}");
+    assert!(!text.contains("\"late\":true"), "the copies are in time order");
     for t in ["2", "8"] {
         let many = fanzha(&["scan", "--threads", t], &input);
         assert!(many.stdout == one.stdout, "--threads {t} differs from --threads 1");

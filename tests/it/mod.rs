@@ -1,7 +1,8 @@
 mod bundled;
-mod cli;
+pub(super) mod cli;
 mod contract;
 mod holdout;
+mod monitor;
 mod properties;
 mod reference;
 mod reload;
