@@ -44,15 +44,17 @@ const CHUNK: usize = 128;
 /// Limits of a [`Monitor`]'s state.
 ///
 /// State is bounded by `max_keys × max_events_per_key` entries; `MonitorStats::state_bytes`
-/// reports what is held. With the defaults a monitor holds at most 200,000 keys; a key with a
-/// window of a dozen events takes about 1 KiB (see `docs/RULES.md`, "Memory").
+/// reports what is held. A key with one remembered event takes about 420 bytes and each further
+/// event about 48 bytes plus its id, so the defaults bound state at about 100,000 × 4.5 KB ≈
+/// 450 MB in the worst case and about 42 MB when keys hold one event each (`docs/RULES.md`,
+/// "Time, lateness and memory").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonitorConfig {
     /// Keys kept at most (a key is a field value such as one merchant, or a party of a
-    /// sequence); the least recently used goes first. Default 200,000.
+    /// sequence); the least recently used goes first. Default 100,000.
     pub max_keys: usize,
     /// Entries kept per key at most (counted events, sequence steps, values seen); the oldest
-    /// entry of the key's longest list goes first. Default 256.
+    /// entry of the key's longest list goes first. Default 64.
     pub max_events_per_key: usize,
     /// A key untouched for this long in event time is dropped. Default 24 hours.
     pub idle: Duration,
@@ -64,8 +66,8 @@ pub struct MonitorConfig {
 impl Default for MonitorConfig {
     fn default() -> MonitorConfig {
         MonitorConfig {
-            max_keys: 200_000,
-            max_events_per_key: 256,
+            max_keys: 100_000,
+            max_events_per_key: 64,
             idle: Duration::from_secs(24 * 3600),
             lateness: Duration::from_secs(300),
         }
@@ -126,6 +128,10 @@ pub struct MonitorStats {
 pub struct Monitor {
     engine: Engine,
     config: MonitorConfig,
+    /// Shards of the windows and trackers (keys `field=value`), then of the sequences (keys
+    /// by party value). Apart, so each set sees its tasks in input order however batches
+    /// cut the stream: step 3 of a batch runs before step 4 of the same batch but after
+    /// step 4 of the batch before, and shared caps or idle drops would see that.
     shards: Box<[Mutex<Shard>]>,
     scanners: Vec<Mutex<Scanner>>,
     /// The latest event time seen.
@@ -178,7 +184,7 @@ impl Monitor {
         Monitor {
             engine,
             config,
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..2 * SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             scanners: Vec::new(),
             clock: None,
             events: 0,
@@ -377,7 +383,7 @@ impl Monitor {
                 tasks[shard_of(&key)].push(Task::Track { event: i as u32, tracker: k as u32, key, value });
             }
         }
-        let found = self.run_shards(inner, events, placed, tasks, &[]);
+        let found = self.run_shards(inner, events, placed, tasks, &[], &self.shards[..SHARDS]);
         let mut hit_rules: Vec<Vec<u32>> =
             evaluations.iter().map(|e| e.hits.iter().map(|(r, _)| *r as u32).collect()).collect();
         for f in found.iter().flatten() {
@@ -441,7 +447,7 @@ impl Monitor {
             })
             .collect();
         first_seen.sort_unstable_by_key(|&(e, t, _)| (e, t));
-        self.run_shards(inner, events, placed, tasks, &first_seen)
+        self.run_shards(inner, events, placed, tasks, &first_seen, &self.shards[SHARDS..])
     }
 
     /// Runs each shard's tasks in order, the shards in parallel.
@@ -452,6 +458,7 @@ impl Monitor {
         placed: &[Placed],
         tasks: Vec<Vec<Task>>,
         first_seen: &[(u32, u32, Option<i64>)],
+        shards: &[Mutex<Shard>],
     ) -> Vec<Vec<Found>> {
         let cx = ShardContext {
             prog: &inner.stateful,
@@ -459,11 +466,11 @@ impl Monitor {
             placed,
             first_seen,
             config: &self.config,
-            max_keys: self.config.max_keys.div_ceil(SHARDS),
+            max_keys: self.config.max_keys.div_ceil(2 * SHARDS),
         };
         tasks
             .into_par_iter()
-            .zip(self.shards.par_iter())
+            .zip(shards.par_iter())
             .filter(|(t, _)| !t.is_empty())
             .map(|(tasks, shard)| {
                 let mut shard = lock(shard);

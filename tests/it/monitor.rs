@@ -56,17 +56,27 @@ fn verdicts_do_not_depend_on_batches_or_threads() {
     let events: Vec<Event> =
         String::from_utf8(input).unwrap().lines().filter_map(|l| Event::from_json(l).ok()).collect();
     let engine = Engine::bundled().unwrap();
-    let one_by_one: Vec<String> = {
-        let mut m = Monitor::new(engine.clone());
-        events.iter().map(|e| m.observe(e).to_json()).collect()
+    // Default limits, and limits so tight that keys are evicted and dropped as idle all along.
+    let tight = MonitorConfig {
+        max_keys: 300,
+        max_events_per_key: 4,
+        idle: std::time::Duration::from_secs(1800),
+        ..MonitorConfig::default()
     };
-    assert!(one_by_one.iter().any(|v| v.contains("\"events\":[")));
-    for (threads, batch) in [(1, 1000), (2, 7), (8, 256), (3, events.len())] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let mut m = Monitor::new(engine.clone());
-        let out: Vec<String> = pool
-            .install(|| events.chunks(batch).flat_map(|c| m.observe_batch(c)).map(|v| v.to_json()).collect());
-        assert!(out == one_by_one, "{threads} threads, batches of {batch}");
+    for config in [MonitorConfig::default(), tight] {
+        let one_by_one: Vec<String> = {
+            let mut m = Monitor::with_config(engine.clone(), config.clone());
+            events.iter().map(|e| m.observe(e).to_json()).collect()
+        };
+        assert!(one_by_one.iter().any(|v| v.contains("\"events\":[")));
+        for (threads, batch) in [(1, 1000), (2, 7), (8, 256), (3, events.len())] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut m = Monitor::with_config(engine.clone(), config.clone());
+            let out: Vec<String> = pool.install(|| {
+                events.chunks(batch).flat_map(|c| m.observe_batch(c)).map(|v| v.to_json()).collect()
+            });
+            assert!(out == one_by_one, "{threads} threads, batches of {batch}, {config:?}");
+        }
     }
 }
 
@@ -186,10 +196,10 @@ window = { key = "sender", within = "1h", count = { ge = 5 } }
     }
     let s = m.stats();
     assert_eq!(s.events, 1_000_000);
-    assert!(s.keys <= 10_000 + 64, "{} keys", s.keys);
-    assert!(s.evicted >= 990_000 - 64, "{} evicted", s.evicted);
+    assert!(s.keys <= 10_000 + 128, "{} keys", s.keys);
+    assert!(s.evicted >= 990_000 - 128, "{} evicted", s.evicted);
     // The documented figure: under 1 KiB per key with a one-entry window.
-    assert!(peak < 10_064 * 1024, "{peak} bytes at peak for {} keys", s.keys);
+    assert!(peak < 10_128 * 1024, "{peak} bytes at peak for {} keys", s.keys);
     println!("state: {} keys, {} bytes ({} per key)", s.keys, s.state_bytes, s.state_bytes / s.keys.max(1));
 }
 
