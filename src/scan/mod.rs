@@ -454,7 +454,7 @@ pub(crate) fn score(
         let group = inner.rules[*ri].group;
         let dup = hits[..i].iter().any(|(rk, k)| {
             (group.is_some() && inner.rules[*rk].group == group)
-                || (k.category == h.category && k.spans == h.spans)
+                || (k.category == h.category && k.spans == h.spans && k.events == h.events)
         });
         if dup {
             hits.remove(i);
