@@ -58,6 +58,7 @@ mod error;
 mod event;
 mod monitor;
 mod normalize;
+mod pipeline;
 mod rules;
 mod scan;
 mod verdict;
@@ -67,6 +68,7 @@ pub use error::{Diagnostic, Error};
 pub use event::{Event, EventKind, Timestamp};
 pub use monitor::{Monitor, MonitorConfig, MonitorStats};
 pub use normalize::{fold, Folded};
+pub use pipeline::{Pipeline, PipelineOptions, Progress};
 pub use rules::{
     ExampleFailure, ExampleReport, Levels, Location, PackInfo, RuleRef, RuleSet, RuleSetBuilder,
 };

@@ -157,11 +157,11 @@ struct Placed {
 #[derive(Debug)]
 enum Task {
     /// Event `event` passed window `window`'s `when`.
-    Window { event: u32, window: u32, key: Box<str> },
+    Window { event: u32, window: u32 },
     /// Record the tracked value of event `event`.
-    Track { event: u32, tracker: u32, key: Box<str>, value: u64 },
+    Track { event: u32, tracker: u32, value: u64 },
     /// Event `event` matched step `step` of sequence `sequence`.
-    Step { event: u32, sequence: u32, step: u32, key: Box<str> },
+    Step { event: u32, sequence: u32, step: u32 },
 }
 
 /// What a shard found.
@@ -361,6 +361,7 @@ impl Monitor {
     ) -> (Vec<Vec<Found>>, Vec<Vec<u32>>) {
         let prog = &inner.stateful;
         let mut tasks: Vec<Vec<Task>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        let mut key = String::new();
         for (i, (event, p)) in events.iter().zip(placed).enumerate() {
             if p.late {
                 continue;
@@ -369,18 +370,15 @@ impl Monitor {
             for passed in &evaluations[i].passed {
                 let Some(w) = prog.rule_window[passed.rule as usize] else { continue };
                 let field = &prog.fields[prog.windows[w as usize].key as usize];
-                if let Some(key) = key_of(event, field) {
-                    tasks[shard_of(&key)].push(Task::Window { event: i as u32, window: w, key });
+                if key_text(event, field, false, &mut key) {
+                    tasks[shard_of(&key)].push(Task::Window { event: i as u32, window: w });
                 }
             }
             for (k, t) in prog.trackers.iter().enumerate() {
-                let (Some(key), Some(value)) = (
-                    key_of(event, &prog.fields[t.key as usize]),
-                    value_hash(event, &prog.fields[t.value as usize]),
-                ) else {
-                    continue;
-                };
-                tasks[shard_of(&key)].push(Task::Track { event: i as u32, tracker: k as u32, key, value });
+                let Some(value) = value_hash(event, &prog.fields[t.value as usize]) else { continue };
+                if key_text(event, &prog.fields[t.key as usize], false, &mut key) {
+                    tasks[shard_of(&key)].push(Task::Track { event: i as u32, tracker: k as u32, value });
+                }
             }
         }
         let found = self.run_shards(inner, events, placed, tasks, &[], &self.shards[..SHARDS]);
@@ -409,6 +407,7 @@ impl Monitor {
             return Vec::new();
         }
         let mut tasks: Vec<Vec<Task>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        let mut key = String::new();
         for (i, (event, p)) in events.iter().zip(placed).enumerate() {
             if p.late {
                 continue;
@@ -424,14 +423,11 @@ impl Monitor {
                     if !matched {
                         continue;
                     }
-                    if let Some(value) = value_of(event, &prog.fields[step.key as usize]) {
-                        // Steps of one party meet under its value, whichever field named it.
-                        let key: Box<str> = format!("\u{1f}{value}").into();
+                    if key_text(event, &prog.fields[step.key as usize], true, &mut key) {
                         tasks[shard_of(&key)].push(Task::Step {
                             event: i as u32,
                             sequence: s as u32,
                             step: j as u32,
-                            key,
                         });
                     }
                 }
@@ -475,8 +471,9 @@ impl Monitor {
             .map(|(tasks, shard)| {
                 let mut shard = lock(shard);
                 let mut found = Vec::new();
+                let mut key = String::new();
                 for task in tasks {
-                    cx.run(&mut shard, task, &mut found);
+                    cx.run(&mut shard, task, &mut key, &mut found);
                 }
                 found
             })
@@ -495,15 +492,22 @@ struct ShardContext<'a> {
 }
 
 impl ShardContext<'_> {
-    fn run(&self, shard: &mut Shard, task: Task, found: &mut Vec<Found>) {
+    fn run(&self, shard: &mut Shard, task: Task, key: &mut String, found: &mut Vec<Found>) {
         let lateness = self.config.lateness.as_millis() as i64;
         let idle = self.config.idle.as_millis() as i64;
         let cap = self.config.max_events_per_key;
-        let (event, key) = match &task {
-            Task::Window { event, key, .. }
-            | Task::Track { event, key, .. }
-            | Task::Step { event, key, .. } => (*event as usize, key),
+        let prog = self.prog;
+        // The key is written again here rather than carried: most tasks touch keys that exist,
+        // and looking one up by a reused buffer allocates nothing.
+        let (event, field, party) = match task {
+            Task::Window { event, window } => (event, prog.windows[window as usize].key, false),
+            Task::Track { event, tracker, .. } => (event, prog.trackers[tracker as usize].key, false),
+            Task::Step { event, sequence, step } => {
+                (event, prog.sequences[sequence as usize].steps[step as usize].key, true)
+            }
         };
+        let event = event as usize;
+        key_text(&self.events[event], &prog.fields[field as usize], party, key);
         let p = self.placed[event];
         shard.drop_idle(p.clock.saturating_sub(idle));
         let state = shard.touch(key, p.t, self.max_keys);
@@ -719,18 +723,26 @@ fn event_ref(e: &Event, seq: u64) -> String {
     }
 }
 
-/// An event's value for a field that names a party, when it has a text or number there.
-fn value_of(e: &Event, field: &str) -> Option<String> {
-    match e.field(field)? {
-        FieldValue::Str(s) if !s.is_empty() => Some(s.to_string()),
-        FieldValue::Num(n) => Some(n.to_string()),
-        _ => None,
+/// Writes where an event's state lives for a field into `buf`: `field=value`, or for a
+/// sequence the party's value alone (steps of one party meet under its value, whichever field
+/// named it). False when the event has no text or number in that field.
+fn key_text(e: &Event, field: &str, party: bool, buf: &mut String) -> bool {
+    use std::fmt::Write;
+    buf.clear();
+    if party {
+        buf.push('\u{1f}');
+    } else {
+        buf.push_str(field);
+        buf.push('=');
     }
-}
-
-/// The state key of an event for a field: `field=value`.
-fn key_of(e: &Event, field: &str) -> Option<Box<str>> {
-    value_of(e, field).map(|v| format!("{field}={v}").into())
+    match e.field(field) {
+        Some(FieldValue::Str(s)) if !s.is_empty() => buf.push_str(s),
+        Some(FieldValue::Num(n)) => {
+            let _ = write!(buf, "{n}");
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// A hash of an event's value for a field (a payer, a payee), for "distinct" and "new".

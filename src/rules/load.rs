@@ -144,7 +144,7 @@ impl RuleSetBuilder {
         let mut pack_ids: HashMap<String, ()> = HashMap::new();
         let mut levels: Option<(Levels, String)> = None;
         for (i, file) in &parsed {
-            let src = Src { name: &self.sources[*i].0, text: &self.sources[*i].1 };
+            let src = Src::new(&self.sources[*i].0, &self.sources[*i].1);
             let meta = &file.pack;
             if meta.id.get_ref().trim().is_empty() {
                 cx.error(&src, "E006", meta.id.span(), None, "pack id is empty".into());
@@ -232,7 +232,7 @@ impl RuleSetBuilder {
         let mut references: Vec<(usize, Range<usize>, String, StepMatch)> = Vec::new();
         let mut rule_ids: HashMap<String, ()> = HashMap::new();
         for (i, file) in &parsed {
-            let src = Src { name: &self.sources[*i].0, text: &self.sources[*i].1 };
+            let src = Src::new(&self.sources[*i].0, &self.sources[*i].1);
             cx.pinyin = file.pack.pinyin.unwrap_or(true);
             let file_arc: Arc<str> = Arc::from(src.name);
             let pack_counters: Vec<Counter> =
@@ -380,7 +380,7 @@ impl RuleSetBuilder {
 
         // Sequence steps name rules and categories of the whole set.
         for (i, span, from, matcher) in references {
-            let src = Src { name: &self.sources[i].0, text: &self.sources[i].1 };
+            let src = Src::new(&self.sources[i].0, &self.sources[i].1);
             let problem = match &matcher {
                 StepMatch::Rule(id) => match rules.iter().find(|r| r.id == *id) {
                     None => Some(("E003", format!("step names an undefined rule `{id}`"))),
@@ -461,11 +461,27 @@ pub(crate) fn line_col(text: &str, at: usize) -> (usize, usize) {
 struct Src<'a> {
     name: &'a str,
     text: &'a str,
+    /// Byte offsets where lines start, made at the first location asked for: every rule and
+    /// example records where it is written, and counting lines from the top for each would
+    /// make loading quadratic in the file's length.
+    line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
-impl Src<'_> {
+impl<'a> Src<'a> {
+    fn new(name: &'a str, text: &'a str) -> Src<'a> {
+        Src { name, text, line_starts: std::cell::OnceCell::new() }
+    }
+
     fn location(&self, file: &Arc<str>, at: usize) -> Location {
-        let (line, column) = line_col(self.text, at);
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+        });
+        let mut at = at.min(self.text.len());
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let line = starts.partition_point(|&s| s <= at);
+        let column = self.text[starts[line - 1]..at].chars().count() + 1;
         Location { file: file.clone(), line, column }
     }
 }
@@ -493,7 +509,7 @@ impl Context {
         rule: Option<&str>,
         message: String,
     ) {
-        let (line, column) = line_col(src.text, span.start);
+        let Location { line, column, .. } = src.location(&Arc::from(""), span.start);
         self.diags.push(Diagnostic {
             code,
             file: src.name.to_string(),
