@@ -1,24 +1,33 @@
-//! Scanning a message that hits nothing allocates nothing once the scanner is warm.
+//! Heap use, measured by a counting global allocator: scanning a message that hits nothing
+//! allocates nothing once the scanner is warm, and a monitor's state stays under its caps.
 //!
-//! Its own test binary because it installs a counting global allocator.
+//! Its own test binary because it installs the allocator; the tests take turns so that one's
+//! allocations do not show in the other's figures.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// Bytes allocated and not yet freed.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -27,7 +36,56 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 #[test]
+fn monitor_state_stays_under_its_caps_with_a_million_senders() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let rules = fanzha::RuleSet::from_str(
+        "burst.toml",
+        "[pack]\nid = \"b\"\nversion = \"1\"\n[[rule]]\nid = \"b.burst\"\ntitle = \"b\"\ncategory = \"c\"\n\
+         kinds = [\"transaction\"]\npoints = 40\nwhen = { field = { name = \"amount\", ge = 0 } }\n\
+         window = { key = \"sender\", within = \"1h\", count = { ge = 5 } }\n",
+    )
+    .unwrap();
+    let config = fanzha::MonitorConfig { max_keys: 10_000, max_events_per_key: 8, ..Default::default() };
+    let mut monitor = fanzha::Monitor::with_config(fanzha::Engine::new(&rules).unwrap(), config);
+    // Senders `who-N`, one event each, a millisecond apart from event `first` on.
+    let batch = |who: &str, first: u64, size: u64| -> Vec<fanzha::Event> {
+        (first..first + size)
+            .map(|n| {
+                let line = format!(
+                    r#"{{"kind":"transaction","id":"t{n}","amount":1,"sender":"{who}-{n}","ts":{}}}"#,
+                    1_747_612_800_000u64 + n
+                );
+                fanzha::Event::from_json(&line).unwrap()
+            })
+            .collect()
+    };
+    // Warm up: scanners, shard tables and the rayon pool exist before the baseline.
+    monitor.observe_batch(&batch("warm", 0, 10));
+    let baseline = LIVE.load(Ordering::Relaxed);
+    let mut peak = 0;
+    for block in 0..100 {
+        let events = batch("sender", 10 + block * 10_000, 10_000);
+        std::hint::black_box(monitor.observe_batch(&events));
+        drop(events);
+        peak = peak.max(LIVE.load(Ordering::Relaxed) - baseline);
+    }
+    let stats = monitor.stats();
+    assert_eq!(stats.events, 1_000_010);
+    assert!((9_000..=10_000 + 64).contains(&stats.keys), "{} keys", stats.keys);
+    // docs/RULES.md: about 420 bytes a key holding one event; allow 1 KiB.
+    let cap = 10_064 * 1024;
+    println!(
+        "heap held by state after 1,000,000 senders: {peak} bytes at peak for {} keys ({} per key); stats say {}",
+        stats.keys,
+        peak as usize / stats.keys.max(1),
+        stats.state_bytes
+    );
+    assert!(peak < cap, "{peak} bytes of state, cap {cap}");
+}
+
+#[test]
 fn clean_messages_do_not_allocate() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let engine = fanzha::Engine::bundled().unwrap();
     let mut scanner = engine.scanner();
     let texts = [

@@ -43,15 +43,15 @@ const CHUNK: usize = 128;
 
 /// Limits of a [`Monitor`]'s state.
 ///
-/// State is bounded by `max_keys × max_events_per_key` entries; `MonitorStats::state_bytes`
-/// reports what is held. A key with one remembered event takes about 420 bytes and each further
-/// event about 48 bytes plus its id, so the defaults bound state at about 100,000 × 4.5 KB ≈
-/// 450 MB in the worst case and about 42 MB when keys hold one event each (`docs/RULES.md`,
-/// "Time, lateness and memory").
+/// State is bounded by `max_keys × max_events_per_key` entries for each of the two kinds of
+/// state (windows, sequences); [`Monitor::stats`] estimates what is held. A key holding one
+/// event takes about 0.8 KB of heap and each further event about 60 bytes, so the defaults
+/// come to about 80 MB per kind when keys hold one event each and about 460 MB in the worst
+/// case (`docs/RULES.md`, "Time, lateness and memory").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonitorConfig {
-    /// Keys kept at most (a key is a field value such as one merchant, or a party of a
-    /// sequence); the least recently used goes first. Default 100,000.
+    /// Keys kept at most, for windows (a key is a field value such as one merchant) and again
+    /// for sequences (a key is a party); the least recently used goes first. Default 100,000.
     pub max_keys: usize,
     /// Entries kept per key at most (counted events, sequence steps, values seen); the oldest
     /// entry of the key's longest list goes first. Default 64.
@@ -302,12 +302,8 @@ impl Monitor {
             let shard = lock(shard);
             s.keys += shard.keys.len();
             s.evicted += shard.evicted;
-            for (k, state) in &shard.keys {
-                s.entries += state.entries;
-                // The key, its state and the two table slots that point at it.
-                s.state_bytes +=
-                    k.len() * 2 + std::mem::size_of::<state::KeyState>() + 64 + state.heap_bytes();
-            }
+            s.entries += shard.keys.values().map(|k| k.entries).sum::<usize>();
+            s.state_bytes += shard.heap_bytes();
         }
         s
     }
@@ -462,7 +458,7 @@ impl Monitor {
             placed,
             first_seen,
             config: &self.config,
-            max_keys: self.config.max_keys.div_ceil(2 * SHARDS),
+            max_keys: self.config.max_keys.div_ceil(SHARDS),
         };
         tasks
             .into_par_iter()

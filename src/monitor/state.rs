@@ -134,21 +134,22 @@ impl KeyState {
         }
     }
 
-    /// Approximate heap bytes held, for [`MonitorStats`](crate::MonitorStats).
+    /// Approximate heap bytes held by the lists, for [`MonitorStats`](crate::MonitorStats).
     pub fn heap_bytes(&self) -> usize {
-        let entry = std::mem::size_of::<Entry>();
-        let ids = |l: &VecDeque<Entry>| l.iter().map(|e| e.id.len()).sum::<usize>();
-        self.windows.iter().map(|(_, l)| l.capacity() * entry + ids(l) + 32).sum::<usize>()
+        use std::mem::size_of;
+        let list = |l: &VecDeque<Entry>| {
+            l.capacity() * size_of::<Entry>() + l.iter().map(|e| e.id.len()).sum::<usize>()
+        };
+        self.windows.capacity() * size_of::<(u32, VecDeque<Entry>)>()
+            + self.windows.iter().map(|(_, l)| list(l)).sum::<usize>()
+            + self.sequences.capacity() * size_of::<(u32, Vec<VecDeque<Entry>>)>()
             + self
                 .sequences
                 .iter()
-                .map(|(_, s)| s.iter().map(|l| l.capacity() * entry + ids(l) + 32).sum::<usize>() + 32)
+                .map(|(_, s)| s.capacity() * size_of::<VecDeque<Entry>>() + s.iter().map(list).sum::<usize>())
                 .sum::<usize>()
-            + self
-                .trackers
-                .iter()
-                .map(|(_, l)| l.capacity() * std::mem::size_of::<Seen>() + 32)
-                .sum::<usize>()
+            + self.trackers.capacity() * size_of::<(u32, Vec<Seen>)>()
+            + self.trackers.iter().map(|(_, l)| l.capacity() * size_of::<Seen>()).sum::<usize>()
     }
 }
 
@@ -225,6 +226,16 @@ impl Shard {
                 _ => break,
             }
         }
+    }
+
+    /// Approximate heap bytes held: the table, both copies of each key, the LRU index and
+    /// every key's lists.
+    pub fn heap_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(Box<str>, KeyState)>() + 1;
+        // A B-tree entry (tick and key) with its share of node overhead.
+        let lru_entry = 48;
+        self.keys.capacity() * slot
+            + self.keys.iter().map(|(k, s)| 2 * k.len() + lru_entry + s.heap_bytes()).sum::<usize>()
     }
 
     /// Rewrites rule indices after a reload; state of rules that are gone or changed is
