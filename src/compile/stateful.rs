@@ -68,8 +68,6 @@ pub(crate) struct Program {
     pub rule_category: Box<[u32]>,
     /// Per rule: its window, if it is a window rule.
     pub rule_window: Box<[Option<u32>]>,
-    /// The longest `within` of any rule: older state is never needed.
-    pub horizon_ms: i64,
 }
 
 impl Program {
@@ -105,14 +103,12 @@ impl Program {
         let mut windows = Vec::new();
         let mut sequences = Vec::new();
         let mut rule_window = vec![None; compiled.len()];
-        let mut horizon_ms = 0;
         for (i, r) in rules.rules.iter().enumerate() {
             match &r.stateful {
                 None => {}
                 Some(Stateful::Window(w)) => {
                     let key = field(&w.key);
                     let new = w.new.as_deref().map(|n| tracker(Tracker { key, value: field(n) }));
-                    horizon_ms = horizon_ms.max(w.within_ms);
                     rule_window[i] = Some(windows.len() as u32);
                     windows.push(WindowProgram {
                         rule: i as u32,
@@ -146,7 +142,6 @@ impl Program {
                         .collect();
                     let last_key = steps.last().map_or(0, |s| s.key);
                     let new = q.new.as_deref().map(|n| tracker(Tracker { key: last_key, value: field(n) }));
-                    horizon_ms = horizon_ms.max(q.within_ms);
                     sequences.push(SequenceProgram {
                         rule: i as u32,
                         within_ms: q.within_ms,
@@ -164,7 +159,6 @@ impl Program {
             trackers: trackers.into_boxed_slice(),
             rule_category,
             rule_window: rule_window.into_boxed_slice(),
-            horizon_ms,
         }
     }
 

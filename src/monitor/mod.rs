@@ -507,8 +507,13 @@ impl ShardContext<'_> {
         let p = self.placed[event];
         shard.drop_idle(p.clock.saturating_sub(idle));
         let state = shard.touch(key, p.t, self.max_keys);
-        // Older state can no longer fall inside any window, even for a late-ish event.
-        state.expire(p.clock.saturating_sub(self.prog.horizon_ms).saturating_sub(lateness));
+        // Older state can no longer fall inside its rule's window, even for an event as late as
+        // allowed.
+        let oldest = p.clock.saturating_sub(lateness);
+        state.expire(
+            |w| oldest.saturating_sub(prog.windows[w as usize].within_ms),
+            |q| oldest.saturating_sub(prog.sequences[q as usize].within_ms),
+        );
         let e = &self.events[event];
         let entry = || Entry {
             t: p.t,

@@ -87,19 +87,21 @@ impl KeyState {
         &mut self.trackers[i].1
     }
 
-    /// Drops entries older than `before` from every list.
-    pub fn expire(&mut self, before: i64) {
+    /// Drops the entries no window or sequence can use any more: those of window `w` older
+    /// than `window_before(w)`, those of sequence `s` older than `sequence_before(s)`.
+    pub fn expire(&mut self, window_before: impl Fn(u32) -> i64, sequence_before: impl Fn(u32) -> i64) {
+        fn drop_old(l: &mut VecDeque<Entry>, before: i64) -> usize {
+            let n = l.partition_point(|e| e.t < before);
+            l.drain(..n);
+            n
+        }
         let mut dropped = 0;
-        let lists = self
-            .windows
-            .iter_mut()
-            .map(|(_, l)| l)
-            .chain(self.sequences.iter_mut().flat_map(|(_, steps)| steps.iter_mut()));
-        for l in lists {
-            while l.front().is_some_and(|e| e.t < before) {
-                l.pop_front();
-                dropped += 1;
-            }
+        for (w, l) in &mut self.windows {
+            dropped += drop_old(l, window_before(*w));
+        }
+        for (q, steps) in &mut self.sequences {
+            let before = sequence_before(*q);
+            dropped += steps.iter_mut().map(|l| drop_old(l, before)).sum::<usize>();
         }
         self.entries -= dropped;
     }
