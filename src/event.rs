@@ -176,16 +176,13 @@ impl Event {
         if name == "amount" {
             return self.amount_fen.map(FieldValue::Fen);
         }
-        if !self.fields.contains_key(name) {
-            if let Some(v) = self.ts.and_then(|t| t.derived(name)) {
-                return Some(FieldValue::Num(v as f64));
-            }
-        }
-        match self.fields.get(name)? {
-            Value::String(s) => Some(FieldValue::Str(s)),
-            Value::Number(n) => n.as_f64().map(FieldValue::Num),
-            Value::Bool(b) => Some(FieldValue::Bool(*b)),
-            _ => None,
+        // One look-up: the monitor asks for several fields of every event.
+        match self.fields.get(name) {
+            Some(Value::String(s)) => Some(FieldValue::Str(s)),
+            Some(Value::Number(n)) => n.as_f64().map(FieldValue::Num),
+            Some(Value::Bool(b)) => Some(FieldValue::Bool(*b)),
+            Some(_) => None,
+            None => self.ts.and_then(|t| t.derived(name)).map(|v| FieldValue::Num(v as f64)),
         }
     }
 }

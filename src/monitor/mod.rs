@@ -40,6 +40,9 @@ use state::{Entry, Seen, Shard};
 const SHARDS: usize = 64;
 /// Events one worker scans at a time.
 const CHUNK: usize = 128;
+/// Batches smaller than this are scored on the calling thread: for a chat bot observing one
+/// message at a time, handing work to a pool would cost more than the work.
+const PARALLEL_FROM: usize = 64;
 
 /// Limits of a [`Monitor`]'s state.
 ///
@@ -263,12 +266,14 @@ impl Monitor {
     /// batches and however many threads run.
     pub fn observe_batch(&mut self, events: &[Event]) -> Vec<Verdict> {
         let inner = Arc::clone(&self.engine.inner);
+        let parallel = events.len() >= PARALLEL_FROM;
         let placed = self.place(events);
-        let evaluations = self.evaluate(&inner, events);
+        let evaluations = self.evaluate(&inner, events, parallel);
         let mut found: Vec<Vec<Found>> = Vec::new();
         if !inner.stateful.is_empty() {
-            let (windows, hit_rules) = self.run_windows(&inner, events, &placed, &evaluations);
-            let sequences = self.run_sequences(&inner, events, &placed, &evaluations, &hit_rules, &windows);
+            let (windows, hit_rules) = self.run_windows(&inner, events, &placed, &evaluations, parallel);
+            let sequences =
+                self.run_sequences(&inner, events, &placed, &evaluations, &hit_rules, &windows, parallel);
             found = windows;
             found.extend(sequences);
         }
@@ -280,19 +285,24 @@ impl Monitor {
             }
         }
         let keep = self.keep_duplicates;
-        evaluations
-            .into_par_iter()
-            .zip(stateful)
-            .zip(placed)
-            .zip(events)
-            .with_min_len(CHUNK)
-            .map(|(((e, fired), p), event)| {
-                let mut v = finish(&inner, e, fired, keep);
-                v.id = event.id().map(str::to_string);
-                v.late = p.late;
-                v
-            })
-            .collect()
+        let verdict = |(((e, fired), p), event): (((Evaluation, _), Placed), &Event)| {
+            let mut v = finish(&inner, e, fired, keep);
+            v.id = event.id().map(str::to_string);
+            v.late = p.late;
+            v
+        };
+        if parallel {
+            evaluations
+                .into_par_iter()
+                .zip(stateful)
+                .zip(placed)
+                .zip(events)
+                .with_min_len(CHUNK)
+                .map(verdict)
+                .collect()
+        } else {
+            evaluations.into_iter().zip(stateful).zip(placed).zip(events).map(verdict).collect()
+        }
     }
 
     /// What the monitor holds now.
@@ -329,12 +339,16 @@ impl Monitor {
     }
 
     /// Step 2: every event scanned on its own, in parallel, one scanner per worker.
-    fn evaluate(&mut self, inner: &Arc<Inner>, events: &[Event]) -> Vec<Evaluation> {
-        let workers = rayon::current_num_threads().max(1);
+    fn evaluate(&mut self, inner: &Arc<Inner>, events: &[Event], parallel: bool) -> Vec<Evaluation> {
+        let workers = if parallel { rayon::current_num_threads().max(1) } else { 1 };
         if self.scanners.len() < workers {
             self.scanners.resize_with(workers, || Mutex::new(self.engine.scanner()));
         }
         let scanners = &self.scanners;
+        if !parallel {
+            let mut scanner = lock(&scanners[0]);
+            return events.iter().map(|e| scanner.evaluate(inner, e.text(), e.kind(), Some(e))).collect();
+        }
         let chunks: Vec<Vec<Evaluation>> = events
             .par_chunks(CHUNK)
             .map(|chunk| {
@@ -354,6 +368,7 @@ impl Monitor {
         events: &[Event],
         placed: &[Placed],
         evaluations: &[Evaluation],
+        parallel: bool,
     ) -> (Vec<Vec<Found>>, Vec<Vec<u32>>) {
         let prog = &inner.stateful;
         let mut tasks: Vec<Vec<Task>> = (0..SHARDS).map(|_| Vec::new()).collect();
@@ -377,7 +392,7 @@ impl Monitor {
                 }
             }
         }
-        let found = self.run_shards(inner, events, placed, tasks, &[], &self.shards[..SHARDS]);
+        let found = self.run_shards(inner, events, placed, tasks, &[], &self.shards[..SHARDS], parallel);
         let mut hit_rules: Vec<Vec<u32>> =
             evaluations.iter().map(|e| e.hits.iter().map(|(r, _)| *r as u32).collect()).collect();
         for f in found.iter().flatten() {
@@ -397,6 +412,7 @@ impl Monitor {
         evaluations: &[Evaluation],
         hit_rules: &[Vec<u32>],
         window_found: &[Vec<Found>],
+        parallel: bool,
     ) -> Vec<Vec<Found>> {
         let prog = &inner.stateful;
         if prog.sequences.is_empty() {
@@ -439,7 +455,7 @@ impl Monitor {
             })
             .collect();
         first_seen.sort_unstable_by_key(|&(e, t, _)| (e, t));
-        self.run_shards(inner, events, placed, tasks, &first_seen, &self.shards[SHARDS..])
+        self.run_shards(inner, events, placed, tasks, &first_seen, &self.shards[SHARDS..], parallel)
     }
 
     /// Runs each shard's tasks in order, the shards in parallel.
@@ -451,6 +467,7 @@ impl Monitor {
         tasks: Vec<Vec<Task>>,
         first_seen: &[(u32, u32, Option<i64>)],
         shards: &[Mutex<Shard>],
+        parallel: bool,
     ) -> Vec<Vec<Found>> {
         let cx = ShardContext {
             prog: &inner.stateful,
@@ -460,20 +477,20 @@ impl Monitor {
             config: &self.config,
             max_keys: self.config.max_keys.div_ceil(SHARDS),
         };
-        tasks
-            .into_par_iter()
-            .zip(shards.par_iter())
-            .filter(|(t, _)| !t.is_empty())
-            .map(|(tasks, shard)| {
-                let mut shard = lock(shard);
-                let mut found = Vec::new();
-                let mut key = String::new();
-                for task in tasks {
-                    cx.run(&mut shard, task, &mut key, &mut found);
-                }
-                found
-            })
-            .collect()
+        let work = |(tasks, shard): (Vec<Task>, &Mutex<Shard>)| {
+            let mut shard = lock(shard);
+            let mut found = Vec::new();
+            let mut key = String::new();
+            for task in tasks {
+                cx.run(&mut shard, task, &mut key, &mut found);
+            }
+            found
+        };
+        if parallel {
+            tasks.into_par_iter().zip(shards.par_iter()).filter(|(t, _)| !t.is_empty()).map(work).collect()
+        } else {
+            tasks.into_iter().zip(shards.iter()).filter(|(t, _)| !t.is_empty()).map(work).collect()
+        }
     }
 }
 
