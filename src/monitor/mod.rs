@@ -156,6 +156,17 @@ struct Placed {
     clock: i64,
 }
 
+/// A batch being observed: the events and what steps 1 and 2 made of them.
+#[derive(Clone, Copy)]
+struct Batch<'a> {
+    inner: &'a Inner,
+    events: &'a [Event],
+    placed: &'a [Placed],
+    evaluations: &'a [Evaluation],
+    /// Whether to spread the work over the pool (not for a handful of events).
+    parallel: bool,
+}
+
 /// Work for a shard, in input order.
 #[derive(Debug)]
 enum Task {
@@ -271,9 +282,9 @@ impl Monitor {
         let evaluations = self.evaluate(&inner, events, parallel);
         let mut found: Vec<Vec<Found>> = Vec::new();
         if !inner.stateful.is_empty() {
-            let (windows, hit_rules) = self.run_windows(&inner, events, &placed, &evaluations, parallel);
-            let sequences =
-                self.run_sequences(&inner, events, &placed, &evaluations, &hit_rules, &windows, parallel);
+            let batch = Batch { inner: &inner, events, placed: &placed, evaluations: &evaluations, parallel };
+            let (windows, hit_rules) = self.run_windows(&batch);
+            let sequences = self.run_sequences(&batch, &hit_rules, &windows);
             found = windows;
             found.extend(sequences);
         }
@@ -362,14 +373,8 @@ impl Monitor {
 
     /// Step 3: windows and trackers. Returns what the shards found and, per event, the rules
     /// that hit it so far (stateless and window hits), for the sequences.
-    fn run_windows(
-        &self,
-        inner: &Inner,
-        events: &[Event],
-        placed: &[Placed],
-        evaluations: &[Evaluation],
-        parallel: bool,
-    ) -> (Vec<Vec<Found>>, Vec<Vec<u32>>) {
+    fn run_windows(&self, batch: &Batch) -> (Vec<Vec<Found>>, Vec<Vec<u32>>) {
+        let Batch { inner, events, placed, evaluations, .. } = *batch;
         let prog = &inner.stateful;
         let mut tasks: Vec<Vec<Task>> = (0..SHARDS).map(|_| Vec::new()).collect();
         let mut key = String::new();
@@ -392,7 +397,7 @@ impl Monitor {
                 }
             }
         }
-        let found = self.run_shards(inner, events, placed, tasks, &[], &self.shards[..SHARDS], parallel);
+        let found = self.run_shards(batch, tasks, &[], &self.shards[..SHARDS]);
         let mut hit_rules: Vec<Vec<u32>> =
             evaluations.iter().map(|e| e.hits.iter().map(|(r, _)| *r as u32).collect()).collect();
         for f in found.iter().flatten() {
@@ -406,14 +411,11 @@ impl Monitor {
     /// Step 4: sequences, keyed by the party's value.
     fn run_sequences(
         &self,
-        inner: &Inner,
-        events: &[Event],
-        placed: &[Placed],
-        evaluations: &[Evaluation],
+        batch: &Batch,
         hit_rules: &[Vec<u32>],
         window_found: &[Vec<Found>],
-        parallel: bool,
     ) -> Vec<Vec<Found>> {
+        let Batch { inner, events, placed, evaluations, .. } = *batch;
         let prog = &inner.stateful;
         if prog.sequences.is_empty() {
             return Vec::new();
@@ -455,24 +457,22 @@ impl Monitor {
             })
             .collect();
         first_seen.sort_unstable_by_key(|&(e, t, _)| (e, t));
-        self.run_shards(inner, events, placed, tasks, &first_seen, &self.shards[SHARDS..], parallel)
+        self.run_shards(batch, tasks, &first_seen, &self.shards[SHARDS..])
     }
 
     /// Runs each shard's tasks in order, the shards in parallel.
     fn run_shards(
         &self,
-        inner: &Inner,
-        events: &[Event],
-        placed: &[Placed],
+        batch: &Batch,
         tasks: Vec<Vec<Task>>,
         first_seen: &[(u32, u32, Option<i64>)],
         shards: &[Mutex<Shard>],
-        parallel: bool,
     ) -> Vec<Vec<Found>> {
+        let parallel = batch.parallel;
         let cx = ShardContext {
-            prog: &inner.stateful,
-            events,
-            placed,
+            prog: &batch.inner.stateful,
+            events: batch.events,
+            placed: batch.placed,
             first_seen,
             config: &self.config,
             max_keys: self.config.max_keys.div_ceil(SHARDS),
