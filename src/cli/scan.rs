@@ -1,8 +1,8 @@
 //! `fanzha scan`: events in, verdicts out, one line each, in order.
 //!
-//! A reader thread feeds lines to batches; each batch is scored in parallel (JSON parsing,
-//! scanning and serialising all happen on the workers, one scanner per worker thread) and
-//! written in input order, so the output does not depend on the number of threads.
+//! A thin wrapper over [`fanzha::Pipeline`] (which reads, scores in parallel and writes in
+//! order): this module parses the arguments, watches rule files for `--watch`, and shows
+//! progress on a terminal.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter};

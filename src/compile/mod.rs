@@ -341,6 +341,8 @@ impl Engine {
     }
 
     /// Scans one event. Allocates a scanner per call: in a loop, use [`Engine::scanner`].
+    /// Window and sequence rules need the events around this one: a
+    /// [`Monitor`](crate::Monitor) scores them; scanning one event never reports them.
     pub fn scan(&self, event: &crate::Event) -> crate::Verdict {
         self.scanner().scan(event)
     }

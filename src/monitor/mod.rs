@@ -143,6 +143,8 @@ pub struct Monitor {
     late: u64,
     /// Keep hits that repeat another's evidence (for rule examples; see `Scanner`).
     pub(crate) keep_duplicates: bool,
+    /// The clock at the last sweep for idle keys.
+    swept: Option<i64>,
 }
 
 /// Per event of a batch: its time, lateness, position and the clock after it.
@@ -204,6 +206,7 @@ impl Monitor {
             events: 0,
             late: 0,
             keep_duplicates: false,
+            swept: None,
         }
     }
 
@@ -288,6 +291,7 @@ impl Monitor {
             found = windows;
             found.extend(sequences);
         }
+        self.sweep_idle();
         // Per event: its window and sequence hits.
         let mut stateful: Vec<Vec<(u32, Vec<String>)>> = vec![Vec::new(); events.len()];
         for f in found.into_iter().flatten() {
@@ -313,6 +317,21 @@ impl Monitor {
                 .collect()
         } else {
             evaluations.into_iter().zip(stateful).zip(placed).zip(events).map(verdict).collect()
+        }
+    }
+
+    /// Drops idle keys from every shard, at most once a minute of event time. A shard also
+    /// drops them before its own work, so this changes no verdict: it only frees the memory of
+    /// shards the stream has stopped reaching.
+    fn sweep_idle(&mut self) {
+        let Some(clock) = self.clock else { return };
+        if self.swept.is_some_and(|s| clock - s < 60_000) {
+            return;
+        }
+        self.swept = Some(clock);
+        let before = clock.saturating_sub(self.config.idle.as_millis() as i64);
+        for shard in self.shards.iter() {
+            lock(shard).drop_idle(before);
         }
     }
 

@@ -204,6 +204,26 @@ window = { key = "sender", within = "1h", count = { ge = 5 } }
 }
 
 #[test]
+fn idle_keys_are_dropped_as_the_clock_passes_them() {
+    let config = MonitorConfig { idle: std::time::Duration::from_secs(3600), ..MonitorConfig::default() };
+    let mut m = Monitor::with_config(engine(VELOCITY), config);
+    let at = |merchant: &str, hhmm: &str| {
+        ev(&format!(
+            r#"{{"kind":"transaction","ts":"2025-05-19T{hhmm}:00+08:00","merchant":"{merchant}","amount":50,"remote":true}}"#
+        ))
+    };
+    for i in 0..20 {
+        m.observe(&at(&format!("m{i}"), "10:00"));
+    }
+    assert_eq!(m.stats().keys, 20);
+    m.observe(&at("other", "10:59"));
+    assert_eq!(m.stats().keys, 21, "not idle for an hour yet");
+    m.observe(&at("other", "11:01"));
+    let s = m.stats();
+    assert_eq!((s.keys, s.evicted), (1, 20), "the twenty went idle at 11:00");
+}
+
+#[test]
 fn reloads_keep_the_state_of_unchanged_rules() {
     let mut m = Monitor::new(engine(VELOCITY));
     m.observe(&order("a", 0, 50.0));
