@@ -13,7 +13,7 @@ use std::time::Duration;
 use is_terminal::IsTerminal;
 
 use super::{load_engine, RulesArg};
-use fanzha::{LiveEngine, Pipeline, PipelineOptions, Progress, RuleSet};
+use fanzha::{LiveEngine, MonitorConfig, Pipeline, PipelineOptions, Progress, RuleSet};
 
 /// How often `--watch` looks at the rule files.
 const WATCH_INTERVAL: Duration = Duration::from_millis(300);
@@ -28,6 +28,19 @@ pub struct Args {
     /// Score each event on its own: no windows or sequences, no state kept.
     #[arg(long)]
     stateless: bool,
+    /// Events this far behind the latest time seen still take part in windows and sequences;
+    /// later ones are scored alone and marked "late":true.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+    lateness: Duration,
+    /// Keys kept at most, for windows and again for sequences (least recently used go first).
+    #[arg(long, value_name = "N", default_value_t = MonitorConfig::default().max_keys)]
+    max_keys: usize,
+    /// Entries (counted events, sequence steps, values seen) kept per key at most.
+    #[arg(long, value_name = "N", default_value_t = MonitorConfig::default().max_events_per_key)]
+    max_events_per_key: usize,
+    /// A key untouched for this long, in event time, is dropped.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
+    idle: Duration,
     /// Reload the --rules files when they change, keeping the running set if the new one has
     /// errors; each verdict then names the rule-set version that scored it ("rules").
     #[arg(long)]
@@ -75,9 +88,16 @@ pub fn run(args: Args) -> i32 {
         .and_then(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .filter(|&t| t > 0);
+    let monitor = MonitorConfig {
+        max_keys: args.max_keys,
+        max_events_per_key: args.max_events_per_key,
+        idle: args.idle,
+        lateness: args.lateness,
+    };
     let options = PipelineOptions {
         threads,
         stateful: !args.stateless,
+        monitor,
         with_version: args.watch,
         ..PipelineOptions::default()
     };

@@ -1,7 +1,5 @@
 //! The bundled packs: their own examples, the sample stream, and the shared real corpus.
 
-use std::io::{BufRead, BufReader};
-
 use fanzha::{Engine, Event, Level, RuleSet};
 
 #[test]
@@ -49,44 +47,19 @@ fn sample_stream_flags_scams_and_leaves_chatter_alone() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+#[path = "../../examples/mixed_stream.rs"]
+mod mixed_stream;
+
 #[test]
 fn shared_real_corpus_raises_no_warning() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/benign-chat.jsonl.gz");
-    let Ok(file) = std::fs::File::open(path) else {
+    let Ok(lines) = mixed_stream::corpus_lines(path) else {
         println!("shared corpus not present at {path}; skipped");
         return;
     };
-    // The real texts as a busy stream, scored statefully: a message every half second in 5,000
-    // conversations, and between them ordinary payments at 3,000 shops from 50,000 payers
-    // (a fixed pseudo-random sequence), so windows and sequences see ordinary life at scale.
-    let mut rng = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move |m: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % m
-    };
-    let mut events = Vec::new();
-    for (i, line) in BufReader::new(flate2::read::GzDecoder::new(file)).lines().enumerate() {
-        let mut v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-        let ts = 1_747_612_800_000u64 + i as u64 * 500;
-        v["ts"] = ts.into();
-        v["conversation"] = format!("c{}", i % 5000).into();
-        v["sender"] = format!("u{}", i % 20_000).into();
-        events.push(Event::from_value(v).unwrap());
-        if i % 2 == 0 {
-            let shop = format!("shop{}", i % 3000);
-            let method = ["qr", "cash", "card", "transfer"][next(4) as usize];
-            events.push(
-                Event::from_value(serde_json::json!({
-                    "kind": "transaction", "id": format!("t{i}"), "ts": ts, "merchant": shop, "payee": shop,
-                    "payer": format!("p{}", next(50_000)), "amount": next(900_000) as f64 / 100.0,
-                    "method": method, "remote": next(10) < 3,
-                }))
-                .unwrap(),
-            );
-        }
-    }
+    // The real texts as a busy stream with ordinary payments between them, scored statefully,
+    // so windows and sequences see ordinary life at scale (examples/mixed_stream.rs).
+    let events: Vec<Event> = mixed_stream::mixed(lines).map(|v| Event::from_value(v).unwrap()).collect();
     let mut monitor = fanzha::Monitor::new(Engine::bundled().unwrap());
     let (mut n, mut notices, mut warnings) = (0, 0, Vec::new());
     for chunk in events.chunks(8192) {

@@ -296,3 +296,20 @@ fn watch_reloads_rules_mid_stream_and_keeps_them_when_broken() {
     assert!(err.contains("rules not reloaded") && err.contains("w.toml:4:1: error[E001]"), "{err}");
     assert_eq!(fanzha(&["scan", "--watch"], b"").status.code(), Some(2), "--watch needs --rules");
 }
+
+#[test]
+fn scan_takes_the_monitor_limits_from_flags() {
+    let input = "{\"kind\":\"message\",\"id\":\"a\",\"ts\":\"2025-05-19T10:05:00+08:00\",\"text\":\"你好\"}\n\
+                 {\"kind\":\"message\",\"id\":\"b\",\"ts\":\"2025-05-19T10:02:00+08:00\",\"text\":\"你好\"}\n";
+    // Three minutes behind: within the default five minutes, late with one.
+    let default = lines(&fanzha(&["scan"], input.as_bytes()));
+    assert_eq!(default[1]["late"], serde_json::Value::Null);
+    let strict = lines(&fanzha(&["scan", "--lateness", "1m"], input.as_bytes()));
+    assert_eq!(strict[1]["late"], true);
+    // Stateless scoring never marks an event late: it keeps no clock.
+    let stateless = lines(&fanzha(&["scan", "--stateless", "--lateness", "1m"], input.as_bytes()));
+    assert_eq!(stateless[1]["late"], serde_json::Value::Null);
+    let bad = fanzha(&["scan", "--lateness", "soon"], input.as_bytes());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--lateness"));
+}
