@@ -226,43 +226,17 @@ impl Monitor {
         let old = &self.engine.inner.stateful;
         let new = &engine.inner.stateful;
         let (old_rules, new_rules) = (&self.engine.inner.rules, &engine.inner.rules);
-        let windows: Vec<Option<u32>> = old
-            .windows
-            .iter()
-            .map(|w| {
-                new.windows
-                    .iter()
-                    .position(|n| {
-                        new_rules[n.rule as usize].id == old_rules[w.rule as usize].id
-                            && n.definition == w.definition
-                    })
-                    .map(|i| i as u32)
-            })
-            .collect();
-        let sequences: Vec<Option<u32>> = old
-            .sequences
-            .iter()
-            .map(|q| {
-                new.sequences
-                    .iter()
-                    .position(|n| {
-                        new_rules[n.rule as usize].id == old_rules[q.rule as usize].id
-                            && n.definition == q.definition
-                    })
-                    .map(|i| i as u32)
-            })
-            .collect();
-        let trackers: Vec<Option<u32>> = old
-            .trackers
-            .iter()
-            .map(|t| {
-                let names = (&old.fields[t.key as usize], &old.fields[t.value as usize]);
-                new.trackers
-                    .iter()
-                    .position(|n| (&new.fields[n.key as usize], &new.fields[n.value as usize]) == names)
-                    .map(|i| i as u32)
-            })
-            .collect();
+        // Where each old rule's state goes: the new rule of the same id and definition.
+        let windows = carry(&old.windows, &new.windows, |o, n| {
+            new_rules[n.rule as usize].id == old_rules[o.rule as usize].id && n.definition == o.definition
+        });
+        let sequences = carry(&old.sequences, &new.sequences, |o, n| {
+            new_rules[n.rule as usize].id == old_rules[o.rule as usize].id && n.definition == o.definition
+        });
+        let trackers = carry(&old.trackers, &new.trackers, |o, n| {
+            (&old.fields[o.key as usize], &old.fields[o.value as usize])
+                == (&new.fields[n.key as usize], &new.fields[n.value as usize])
+        });
         for shard in self.shards.iter() {
             lock(shard).remap(&windows, &sequences, &trackers);
         }
@@ -746,6 +720,11 @@ fn finish(
         e.hits.push((rule as usize, hit));
     }
     score(inner, e.hits, e.cap_level, keep_duplicates)
+}
+
+/// For each old item, the index of the new item it is the same as.
+fn carry<T>(old: &[T], new: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<Option<u32>> {
+    old.iter().map(|o| new.iter().position(|n| same(o, n)).map(|i| i as u32)).collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -55,36 +55,15 @@ pub(crate) struct KeyState {
 
 impl KeyState {
     pub fn window(&mut self, w: u32) -> &mut VecDeque<Entry> {
-        let i = match self.windows.iter().position(|(x, _)| *x == w) {
-            Some(i) => i,
-            None => {
-                self.windows.push((w, VecDeque::new()));
-                self.windows.len() - 1
-            }
-        };
-        &mut self.windows[i].1
+        slot(&mut self.windows, w, VecDeque::new)
     }
 
     pub fn sequence(&mut self, s: u32, steps: usize) -> &mut Vec<VecDeque<Entry>> {
-        let i = match self.sequences.iter().position(|(x, _)| *x == s) {
-            Some(i) => i,
-            None => {
-                self.sequences.push((s, vec![VecDeque::new(); steps]));
-                self.sequences.len() - 1
-            }
-        };
-        &mut self.sequences[i].1
+        slot(&mut self.sequences, s, || vec![VecDeque::new(); steps])
     }
 
     pub fn tracker(&mut self, k: u32) -> &mut Vec<Seen> {
-        let i = match self.trackers.iter().position(|(x, _)| *x == k) {
-            Some(i) => i,
-            None => {
-                self.trackers.push((k, Vec::new()));
-                self.trackers.len() - 1
-            }
-        };
-        &mut self.trackers[i].1
+        slot(&mut self.trackers, k, Vec::new)
     }
 
     /// Drops the entries no window or sequence can use any more: those of window `w` older
@@ -153,6 +132,19 @@ impl KeyState {
             + self.trackers.capacity() * size_of::<(u32, Vec<Seen>)>()
             + self.trackers.iter().map(|(_, l)| l.capacity() * size_of::<Seen>()).sum::<usize>()
     }
+}
+
+/// The state of rule (or tracker) `k` in a key's short list, made on first use. Keys hold the
+/// state of a few rules each, so a scan beats a map.
+fn slot<T>(list: &mut Vec<(u32, T)>, k: u32, make: impl FnOnce() -> T) -> &mut T {
+    let i = match list.iter().position(|(x, _)| *x == k) {
+        Some(i) => i,
+        None => {
+            list.push((k, make()));
+            list.len() - 1
+        }
+    };
+    &mut list[i].1
 }
 
 /// A list a full key can take an entry from.
