@@ -1291,6 +1291,54 @@ mod tests {
         format!("{HEAD}[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {when}\n")
     }
 
+    /// A pack with one plain rule `t.a` and a stateful rule written by `extra` (after `when`).
+    fn stateful(extra: &str) -> String {
+        format!(
+            "{HEAD}[[rule]]\nid = \"t.a\"\ntitle = \"a\"\ncategory = \"c\"\npoints = 0\nwhen = {{ any = [\"a\"] }}\n\
+             [[rule]]\nid = \"t.s\"\ntitle = \"s\"\ncategory = \"c\"\npoints = 10\n{extra}\n"
+        )
+    }
+
+    #[test]
+    fn window_and_sequence_mistakes_are_located() {
+        let cases = [
+            ("when = { any = [\"b\"] }\nwindow = { key = \"merchant\", within = \"30m\" }", "E005", "count"),
+            ("when = { any = [\"b\"] }\nwindow = { key = \"merchant\", within = \"soon\", count = { ge = 2 } }", "E006", "within"),
+            ("when = { any = [\"b\"] }\nwindow = { key = \"merchant\", within = \"40d\", count = { ge = 2 } }", "E006", "31d"),
+            ("when = { any = [\"b\"] }\nwindow = { key = \"text\", within = \"1h\", count = { ge = 2 } }", "E006", "party"),
+            ("when = { any = [\"b\"] }\nwindow = { key = \"payee\", within = \"1h\", distinct = { ge = 2 } }", "E005", "name"),
+            ("when = { any = [\"b\"] }\nwindow = { key = \"payee\", within = \"1h\", count = { ne = 2 } }", "E005", "count"),
+            ("sequence = { key = \"conversation\", within = \"1h\", steps = [\"rule:t.a\", \"rule:t.nope\"] }", "E003", "t.nope"),
+            ("sequence = { key = \"conversation\", within = \"1h\", steps = [\"rule:t.a\", \"category:nope\"] }", "E003", "nope"),
+            ("sequence = { key = \"conversation\", within = \"1h\", steps = [\"rule:t.a\"] }", "E005", "two steps"),
+            ("sequence = { key = \"conversation\", within = \"1h\", steps = [\"!rule:t.a\", \"rule:t.a\", \"rule:t.a\"] }", "E005", "negated"),
+            ("sequence = { key = \"conversation\", within = \"1h\", steps = [\"rule:t.a\", \"t.a\"] }", "E005", "a step is"),
+            ("sequence = { key = \"conversation\", within = \"1h\", steps = [\"rule:t.a\", \"rule:t.s\"] }", "E005", "nest"),
+            ("window = { key = \"payee\", within = \"1h\", count = { ge = 2 } }", "E005", "needs a `when`"),
+            ("when = { any = [\"b\"] }\nwindow = { key = \"payee\", within = \"1h\", count = { ge = 2 } }\nsequence = { key = \"payer\", within = \"1h\", steps = [\"rule:t.a\", \"rule:t.a\"] }", "E005", "not both"),
+            ("when = { any = [\"b\"] }\n[[rule.stream]]\nexpect = \"maybe\"\nevents = [{ kind = \"message\", text = \"x\" }]", "E006", "maybe"),
+            ("when = { any = [\"b\"] }\n[[rule.stream]]\nexpect = \"match\"\nevents = [{ kind = \"transaction\", amount = -1 }]", "E006", "amount"),
+        ];
+        for (extra, code, says) in cases {
+            let src = stateful(extra);
+            let d = err(&src);
+            assert_eq!(d[0].code, code, "{extra}: {d:?}");
+            assert!(d[0].message.contains(says), "{extra}: {}", d[0].message);
+            assert_eq!(d[0].rule.as_deref(), Some("t.s"), "{extra}");
+            assert!(d[0].line >= 9, "{extra}: located at line {}", d[0].line);
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Some(90_000));
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000));
+        assert_eq!(parse_duration("2d"), Some(172_800_000));
+        for bad in ["", "5", "m", "1x", "1h30", "-5m", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn unknown_key_is_located() {
         let d = err(&format!("{HEAD}[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {{ any = [\"a\"] }}\nwhne = 1\n"));

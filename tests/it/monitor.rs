@@ -156,6 +156,10 @@ sequence = { key = "conversation", within = "1h", steps = ["rule:t.claim", "!cat
     m.observe(&msg("d", 3, "我是大客户"));
     m.observe(&msg("d", 4, "到账了"));
     assert!(m.observe(&msg("d", 5, "钱等下转")).hits.is_empty());
+    // A step that arrives late, within the lateness, takes its place in time for later events.
+    m.observe(&msg("f", 5, "钱等下转"));
+    assert!(!m.observe(&msg("f", 3, "我是大客户")).late);
+    assert_eq!(m.observe(&msg("f", 6, "钱等下转")).hits[0].events, ["f3", "f6"]);
     let mut m2 = Monitor::new(m.engine().clone());
     m2.observe(&msg("e", 0, "我是大客户"));
     let far =
