@@ -1222,13 +1222,7 @@ impl Context {
         // Events without a `ts` follow the one before by a minute, from a fixed Monday morning.
         let mut clock: i64 = 1_736_128_800_000; // 2025-01-06T10:00:00+08:00
         for e in &st.events {
-            let mut value = match serde_json::to_value(e.get_ref()) {
-                Ok(v) => v,
-                Err(err) => {
-                    self.error(src, "E006", e.span(), rule, format!("not an event: {err}"));
-                    return None;
-                }
-            };
+            let mut value = toml_to_json(&toml::Value::Table(e.get_ref().clone()));
             if let Some(obj) = value.as_object_mut() {
                 if !obj.contains_key("ts") {
                     obj.insert("ts".into(), serde_json::Value::from(clock));
@@ -1246,6 +1240,20 @@ impl Context {
             }
         }
         Some(StreamExample { events, should_match, location: src.location(file, raw.span().start) })
+    }
+}
+
+/// A TOML value as JSON, so a stream example's events read like input lines. TOML's own date
+/// and time values (`ts = 2025-05-19T10:00:00+08:00`, unquoted) become their RFC 3339 text.
+fn toml_to_json(v: &toml::Value) -> serde_json::Value {
+    match v {
+        toml::Value::String(s) => s.clone().into(),
+        toml::Value::Integer(i) => (*i).into(),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+        toml::Value::Boolean(b) => (*b).into(),
+        toml::Value::Datetime(d) => d.to_string().into(),
+        toml::Value::Array(a) => a.iter().map(toml_to_json).collect(),
+        toml::Value::Table(t) => t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
     }
 }
 
