@@ -239,7 +239,7 @@ fn observe(monitor: &mut Monitor, batch: &[(u64, Vec<u8>)], version: Option<&str
     for (line_no, _, message) in pending {
         lines.push(Err((*line_no, message)));
     }
-    lines
+    let out = lines
         .par_chunks(CHUNK)
         .map(|chunk| {
             let mut text = Vec::with_capacity(chunk.len() * 128);
@@ -251,7 +251,12 @@ fn observe(monitor: &mut Monitor, batch: &[(u64, Vec<u8>)], version: Option<&str
             }
             text
         })
-        .collect()
+        .collect();
+    drop(lines);
+    // An event is a tree of small allocations: freeing a batch of them on one thread would be
+    // a serial step as long as parsing them was.
+    rayon::join(|| events.into_par_iter().for_each(drop), || verdicts.into_par_iter().for_each(drop));
+    out
 }
 
 /// Reads one input line as an event, or says why it cannot be read.

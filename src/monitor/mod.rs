@@ -367,29 +367,24 @@ impl Monitor {
     /// Step 3: windows and trackers. Returns what the shards found and, per event, the rules
     /// that hit it so far (stateless and window hits), for the sequences.
     fn run_windows(&self, batch: &Batch) -> (Vec<Vec<Found>>, Vec<Vec<u32>>) {
-        let Batch { inner, events, placed, evaluations, .. } = *batch;
+        let Batch { inner, evaluations, .. } = *batch;
         let prog = &inner.stateful;
-        let mut tasks: Vec<Vec<Task>> = (0..SHARDS).map(|_| Vec::new()).collect();
-        let mut key = String::new();
-        for (i, (event, p)) in events.iter().zip(placed).enumerate() {
-            if p.late {
-                continue;
-            }
+        let tasks = shard_tasks(batch, |i, event, key, tasks| {
             // Windows first: they ask whether a value is new before this event records it.
             for passed in &evaluations[i].passed {
                 let Some(w) = prog.rule_window[passed.rule as usize] else { continue };
                 let field = &prog.fields[prog.windows[w as usize].key as usize];
-                if key_text(event, field, false, &mut key) {
-                    tasks[shard_of(&key)].push(Task::Window { event: i as u32, window: w });
+                if key_text(event, field, false, key) {
+                    tasks[shard_of(key)].push(Task::Window { event: i as u32, window: w });
                 }
             }
             for (k, t) in prog.trackers.iter().enumerate() {
                 let Some(value) = value_hash(event, &prog.fields[t.value as usize]) else { continue };
-                if key_text(event, &prog.fields[t.key as usize], false, &mut key) {
-                    tasks[shard_of(&key)].push(Task::Track { event: i as u32, tracker: k as u32, value });
+                if key_text(event, &prog.fields[t.key as usize], false, key) {
+                    tasks[shard_of(key)].push(Task::Track { event: i as u32, tracker: k as u32, value });
                 }
             }
-        }
+        });
         let found = self.run_shards(batch, tasks, &[], &self.shards[..SHARDS]);
         let mut hit_rules: Vec<Vec<u32>> =
             evaluations.iter().map(|e| e.hits.iter().map(|(r, _)| *r as u32).collect()).collect();
@@ -408,17 +403,12 @@ impl Monitor {
         hit_rules: &[Vec<u32>],
         window_found: &[Vec<Found>],
     ) -> Vec<Vec<Found>> {
-        let Batch { inner, events, placed, evaluations, .. } = *batch;
+        let Batch { inner, evaluations, .. } = *batch;
         let prog = &inner.stateful;
         if prog.sequences.is_empty() {
             return Vec::new();
         }
-        let mut tasks: Vec<Vec<Task>> = (0..SHARDS).map(|_| Vec::new()).collect();
-        let mut key = String::new();
-        for (i, (event, p)) in events.iter().zip(placed).enumerate() {
-            if p.late {
-                continue;
-            }
+        let tasks = shard_tasks(batch, |i, event, key, tasks| {
             let hits = &hit_rules[i];
             for (s, q) in prog.sequences.iter().enumerate() {
                 for (j, step) in q.steps.iter().enumerate() {
@@ -427,11 +417,8 @@ impl Monitor {
                         Matcher::Category(c) => hits.iter().any(|&r| prog.rule_category[r as usize] == c),
                         Matcher::Own => evaluations[i].passed.iter().any(|x| x.rule == q.rule),
                     };
-                    if !matched {
-                        continue;
-                    }
-                    if key_text(event, &prog.fields[step.key as usize], true, &mut key) {
-                        tasks[shard_of(&key)].push(Task::Step {
+                    if matched && key_text(event, &prog.fields[step.key as usize], true, key) {
+                        tasks[shard_of(key)].push(Task::Step {
                             event: i as u32,
                             sequence: s as u32,
                             step: j as u32,
@@ -439,7 +426,7 @@ impl Monitor {
                     }
                 }
             }
-        }
+        });
         // When each event's tracked value was first seen, from step 3.
         let mut first_seen: Vec<(u32, u32, Option<i64>)> = window_found
             .iter()
@@ -720,6 +707,39 @@ fn finish(
         e.hits.push((rule as usize, hit));
     }
     score(inner, e.hits, e.cap_level, keep_duplicates)
+}
+
+/// Each shard's tasks for a batch, in input order: `make(i, event, key buffer, tasks)` adds
+/// those of event `i` (late events have none). Chunks of events are worked out in parallel and
+/// joined in order, so a shard sees the same list however the work was split.
+fn shard_tasks<F>(batch: &Batch, make: F) -> Vec<Vec<Task>>
+where
+    F: Fn(usize, &Event, &mut String, &mut Vec<Vec<Task>>) + Sync,
+{
+    const SPAN: usize = 1024;
+    let tasks_of = |from: usize, to: usize| {
+        let mut tasks: Vec<Vec<Task>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        let mut key = String::new();
+        for i in from..to {
+            if !batch.placed[i].late {
+                make(i, &batch.events[i], &mut key, &mut tasks);
+            }
+        }
+        tasks
+    };
+    let n = batch.events.len();
+    if !batch.parallel || n <= SPAN {
+        return tasks_of(0, n);
+    }
+    let parts: Vec<Vec<Vec<Task>>> =
+        (0..n.div_ceil(SPAN)).into_par_iter().map(|c| tasks_of(c * SPAN, ((c + 1) * SPAN).min(n))).collect();
+    let mut tasks: Vec<Vec<Task>> = (0..SHARDS).map(|_| Vec::new()).collect();
+    for part in parts {
+        for (shard, list) in tasks.iter_mut().zip(part) {
+            shard.extend(list);
+        }
+    }
+    tasks
 }
 
 /// For each old item, the index of the new item it is the same as.
