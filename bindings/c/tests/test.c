@@ -1,0 +1,260 @@
+/* The C API exercised from C: every call, its errors, NULLs, ownership. Built with
+ * -Wall -Wextra -Werror by tests/c_programs.rs, and run once more under valgrind.
+ * `test quick` skips the bundled packs (slow to compile under valgrind). */
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fanzha.h"
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+static const char RULES[] =
+    "[pack]\nid = \"t\"\nversion = \"1\"\npinyin = false\n"
+    "[[rule]]\nid = \"t.print-first\"\ntitle = \"p\"\ncategory = \"fake_large_order\"\npoints = 70\n"
+    "advice = [\"未收到款项前不要出票\"]\nwhen = { any = [\"先出票\"] }\n"
+    "[[rule]]\nid = \"t.burst\"\ntitle = \"b\"\ncategory = \"velocity\"\nkinds = [\"transaction\"]\npoints = 60\n"
+    "when = { field = { name = \"remote\", eq = true } }\n"
+    "window = { key = \"merchant\", within = \"10m\", count = { ge = 2 } }\n";
+
+static const char BROKEN[] =
+    "[pack]\nid = \"x\"\nversion = \"1\"\n"
+    "[[rule]]\nid = \"x.r\"\ntitle = \"t\"\ncategory = \"c\"\npoints = 1\n"
+    "when = { any = [\"@nope\"] }\n";
+
+static size_t count_lines(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static void scan_texts(FanzhaEngine *engine) {
+    const char *text = "老板先 出-票，钱马上到";
+    FanzhaVerdict *v = NULL;
+    CHECK(fanzha_scan_text(engine, text, strlen(text), &v, NULL) == FANZHA_OK);
+    CHECK(fanzha_verdict_level(v) == FANZHA_LEVEL_WARN);
+    CHECK(fanzha_verdict_score(v) == 70);
+    CHECK(fanzha_verdict_hit_count(v) == 1);
+    CHECK(strcmp(fanzha_verdict_hit_rule(v, 0), "t.print-first") == 0);
+    CHECK(strcmp(fanzha_verdict_hit_category(v, 0), "fake_large_order") == 0);
+    CHECK(fanzha_verdict_hit_score(v, 0) == 70);
+    CHECK(fanzha_verdict_hit_evidence_count(v, 0) == 1);
+    CHECK(strcmp(fanzha_verdict_hit_evidence(v, 0, 0), "先 出-票") == 0);
+    size_t start = 0, end = 0;
+    CHECK(fanzha_verdict_hit_span(v, 0, 0, &start, &end) == FANZHA_OK);
+    CHECK(start == 2 && end == 7);
+    CHECK(fanzha_verdict_hit_span(v, 0, 1, &start, &end) == FANZHA_ERR_RANGE);
+    CHECK(fanzha_verdict_hit_span(v, 0, 0, NULL, &end) == FANZHA_ERR_NULL);
+    CHECK(fanzha_verdict_hit_rule(v, 1) == NULL);
+    CHECK(fanzha_verdict_hit_evidence(v, 0, 9) == NULL);
+    CHECK(fanzha_verdict_hit_event_count(v, 0) == 0);
+    CHECK(fanzha_verdict_advice_count(v) == 1);
+    CHECK(strcmp(fanzha_verdict_advice(v, 0), "未收到款项前不要出票") == 0);
+    CHECK(fanzha_verdict_id(v) == NULL);
+    char *json = fanzha_verdict_json(v);
+    CHECK(json != NULL && strstr(json, "\"level\":\"warn\"") != NULL);
+    fanzha_string_free(json);
+    fanzha_verdict_free(v);
+
+    /* A length shorter than the buffer: only that much is scanned, no NUL needed. */
+    const char *longer = "先出票，后付款";
+    CHECK(fanzha_scan_text(engine, longer, strlen("先出票"), &v, NULL) == FANZHA_OK);
+    CHECK(fanzha_verdict_hit_count(v) == 1 && strcmp(fanzha_verdict_hit_evidence(v, 0, 0), "先出票") == 0);
+    fanzha_verdict_free(v);
+
+    const char *clean = "来两份酸辣粉";
+    CHECK(fanzha_scan_text(engine, clean, strlen(clean), &v, NULL) == FANZHA_OK);
+    CHECK(fanzha_verdict_level(v) == FANZHA_LEVEL_NONE && fanzha_verdict_hit_count(v) == 0);
+    fanzha_verdict_free(v);
+}
+
+static void bad_arguments(FanzhaEngine *engine) {
+    FanzhaVerdict *v = NULL;
+    FanzhaError *err = NULL;
+    const char bad_utf8[] = {(char)0xe5, (char)0x85, 'x', 0};
+    CHECK(fanzha_scan_text(engine, bad_utf8, 3, &v, &err) == FANZHA_ERR_UTF8);
+    CHECK(v == NULL);
+    CHECK(err != NULL && strstr(fanzha_error_message(err), "UTF-8") != NULL);
+    fanzha_error_free(err);
+
+    CHECK(fanzha_scan_text(NULL, "x", 1, &v, NULL) == FANZHA_ERR_NULL);
+    CHECK(fanzha_scan_text(engine, NULL, 1, &v, NULL) == FANZHA_ERR_NULL);
+    CHECK(fanzha_scan_text(engine, "x", 1, NULL, NULL) == FANZHA_ERR_NULL);
+    CHECK(fanzha_engine_from_str(NULL, RULES, strlen(RULES), NULL, NULL) == FANZHA_ERR_NULL);
+
+    /* Accessors on NULL give neutral values; every free takes NULL. */
+    CHECK(fanzha_verdict_level(NULL) == FANZHA_LEVEL_NONE);
+    CHECK(fanzha_verdict_score(NULL) == 0);
+    CHECK(fanzha_verdict_hit_count(NULL) == 0);
+    CHECK(fanzha_verdict_json(NULL) == NULL);
+    CHECK(fanzha_error_message(NULL) == NULL);
+    CHECK(fanzha_engine_rules_version(NULL) == NULL);
+    fanzha_verdict_free(NULL);
+    fanzha_engine_free(NULL);
+    fanzha_monitor_free(NULL);
+    fanzha_error_free(NULL);
+    fanzha_string_free(NULL);
+}
+
+static void events(FanzhaEngine *engine) {
+    FanzhaVerdict *v = NULL;
+    FanzhaError *err = NULL;
+    const char *ev = "{\"kind\":\"message\",\"id\":\"m1\",\"text\":\"先出票\"}";
+    CHECK(fanzha_scan_event_json(engine, ev, strlen(ev), &v, NULL) == FANZHA_OK);
+    CHECK(fanzha_verdict_id(v) != NULL && strcmp(fanzha_verdict_id(v), "m1") == 0);
+    CHECK(fanzha_verdict_level(v) == FANZHA_LEVEL_WARN);
+    fanzha_verdict_free(v);
+
+    const char *negative = "{\"kind\":\"transaction\",\"amount\":-5}";
+    CHECK(fanzha_scan_event_json(engine, negative, strlen(negative), &v, &err) == FANZHA_ERR_EVENT);
+    CHECK(err != NULL && strstr(fanzha_error_message(err), "amount") != NULL);
+    fanzha_error_free(err);
+
+    const char *batch =
+        "{\"kind\":\"message\",\"id\":\"a\",\"text\":\"先出票\"}\n"
+        "not json\n"
+        "{\"kind\":\"message\",\"id\":\"b\",\"text\":\"你好\"}\n";
+    char *lines = NULL;
+    size_t len = 0;
+    CHECK(fanzha_scan_batch_jsonl(engine, batch, strlen(batch), &lines, &len, NULL) == FANZHA_OK);
+    CHECK(lines != NULL && strlen(lines) == len);
+    CHECK(count_lines(lines) == 3);
+    CHECK(strstr(lines, "{\"id\":\"a\",\"level\":\"warn\"") == lines);
+    CHECK(strstr(lines, "{\"line\":2,\"error\":") != NULL);
+    fanzha_string_free(lines);
+}
+
+static void streams(FanzhaEngine *engine) {
+    FanzhaMonitor *m = NULL;
+    FanzhaVerdict *v = NULL;
+    CHECK(fanzha_monitor_new(engine, &m, NULL) == FANZHA_OK);
+    const char *t1 = "{\"kind\":\"transaction\",\"id\":\"t1\",\"ts\":\"2025-05-19T10:00:00+08:00\","
+                     "\"merchant\":\"s\",\"amount\":100,\"remote\":true}";
+    const char *t2 = "{\"kind\":\"transaction\",\"id\":\"t2\",\"ts\":\"2025-05-19T10:03:00+08:00\","
+                     "\"merchant\":\"s\",\"amount\":100,\"remote\":true}";
+    const char *old = "{\"kind\":\"transaction\",\"id\":\"t0\",\"ts\":\"2025-05-19T09:00:00+08:00\","
+                      "\"merchant\":\"s\",\"amount\":100,\"remote\":true}";
+    CHECK(fanzha_monitor_observe_json(m, t1, strlen(t1), &v, NULL) == FANZHA_OK);
+    CHECK(fanzha_verdict_level(v) == FANZHA_LEVEL_NONE);
+    fanzha_verdict_free(v);
+    CHECK(fanzha_monitor_observe_json(m, t2, strlen(t2), &v, NULL) == FANZHA_OK);
+    CHECK(fanzha_verdict_level(v) == FANZHA_LEVEL_WARN);
+    CHECK(fanzha_verdict_hit_event_count(v, 0) == 2);
+    CHECK(strcmp(fanzha_verdict_hit_event(v, 0, 0), "t1") == 0);
+    CHECK(strcmp(fanzha_verdict_hit_event(v, 0, 1), "t2") == 0);
+    fanzha_verdict_free(v);
+    CHECK(fanzha_monitor_observe_json(m, old, strlen(old), &v, NULL) == FANZHA_OK);
+    CHECK(fanzha_verdict_late(v) == 1);
+    fanzha_verdict_free(v);
+    CHECK(fanzha_monitor_observe_json(m, "{", 1, &v, NULL) == FANZHA_ERR_EVENT);
+    fanzha_monitor_free(m);
+}
+
+static void rule_errors_and_reloads(FanzhaEngine *engine) {
+    FanzhaEngine *broken = NULL;
+    FanzhaError *err = NULL;
+    CHECK(fanzha_engine_from_str("broken.toml", BROKEN, strlen(BROKEN), &broken, &err) == FANZHA_ERR_RULES);
+    CHECK(broken == NULL);
+    CHECK(err != NULL && strstr(fanzha_error_message(err), "broken.toml:9:") != NULL);
+    CHECK(err != NULL && strstr(fanzha_error_message(err), "E003") != NULL);
+    fanzha_error_free(err);
+
+    /* A broken set is refused and the running one kept; a good one replaces it. */
+    err = NULL;
+    CHECK(fanzha_engine_reload_from_str(engine, "broken.toml", BROKEN, strlen(BROKEN), &err) == FANZHA_ERR_RULES);
+    fanzha_error_free(err);
+    char *version = fanzha_engine_rules_version(engine);
+    CHECK(version != NULL && strcmp(version, "t@1") == 0);
+    fanzha_string_free(version);
+    const char *empty = "[pack]\nid = \"t\"\nversion = \"2\"\n";
+    CHECK(fanzha_engine_reload_from_str(engine, "v2.toml", empty, strlen(empty), NULL) == FANZHA_OK);
+    version = fanzha_engine_rules_version(engine);
+    CHECK(version != NULL && strcmp(version, "t@2") == 0);
+    fanzha_string_free(version);
+    FanzhaVerdict *v = NULL;
+    CHECK(fanzha_scan_text(engine, "先出票", strlen("先出票"), &v, NULL) == FANZHA_OK);
+    CHECK(fanzha_verdict_hit_count(v) == 0);
+    fanzha_verdict_free(v);
+}
+
+/* One engine scanned from four threads while the main thread reloads it: every scan succeeds
+ * and scores by one rule set or the other (70 points or none), never anything else. */
+static void *scan_many(void *arg) {
+    FanzhaEngine *engine = arg;
+    long bad = 0;
+    for (int i = 0; i < 300; i++) {
+        FanzhaVerdict *v = NULL;
+        if (fanzha_scan_text(engine, "先出票", strlen("先出票"), &v, NULL) != FANZHA_OK) bad++;
+        unsigned score = fanzha_verdict_score(v);
+        if (score != 70 && score != 0) bad++;
+        fanzha_verdict_free(v);
+    }
+    return (void *)(intptr_t)bad;
+}
+
+static void threads(void) {
+    FanzhaEngine *engine = NULL;
+    CHECK(fanzha_engine_from_str("t.toml", RULES, strlen(RULES), &engine, NULL) == FANZHA_OK);
+    pthread_t workers[4];
+    for (int i = 0; i < 4; i++) CHECK(pthread_create(&workers[i], NULL, scan_many, engine) == 0);
+    const char *empty = "[pack]\nid = \"t\"\nversion = \"2\"\n";
+    for (int i = 0; i < 10; i++) {
+        if (i % 2 == 0) {
+            CHECK(fanzha_engine_reload_from_str(engine, "v2.toml", empty, strlen(empty), NULL) == FANZHA_OK);
+        } else {
+            CHECK(fanzha_engine_reload_from_str(engine, "t.toml", RULES, strlen(RULES), NULL) == FANZHA_OK);
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        void *bad = NULL;
+        CHECK(pthread_join(workers[i], &bad) == 0);
+        CHECK(bad == NULL);
+    }
+    fanzha_engine_free(engine);
+}
+
+static void bundled(void) {
+    FanzhaEngine *engine = NULL;
+    CHECK(fanzha_engine_new_bundled(&engine, NULL) == FANZHA_OK);
+    const char *scam = "老闆，先幫我出伍萬嘅票，錢等陣俾你";
+    FanzhaVerdict *v = NULL;
+    CHECK(fanzha_scan_text(engine, scam, strlen(scam), &v, NULL) == FANZHA_OK);
+    CHECK(fanzha_verdict_level(v) == FANZHA_LEVEL_BLOCK);
+    fanzha_verdict_free(v);
+    fanzha_engine_free(engine);
+}
+
+int main(int argc, char **argv) {
+    int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
+    CHECK(fanzha_abi_version() == FANZHA_ABI_VERSION);
+    FanzhaEngine *engine = NULL;
+    FanzhaError *err = NULL;
+    CHECK(fanzha_engine_from_str("t.toml", RULES, strlen(RULES), &engine, &err) == FANZHA_OK);
+    CHECK(err == NULL && engine != NULL);
+    if (engine == NULL) return 1;
+    scan_texts(engine);
+    bad_arguments(engine);
+    events(engine);
+    streams(engine);
+    rule_errors_and_reloads(engine);
+    fanzha_engine_free(engine);
+    threads();
+    if (!quick) bundled();
+    if (failures) {
+        fprintf(stderr, "%d checks failed\n", failures);
+        return 1;
+    }
+    printf("C API: all checks passed\n");
+    return 0;
+}
