@@ -1,5 +1,6 @@
 mod bundled;
 pub(super) mod cli;
+mod conformance;
 mod contract;
 mod holdout;
 mod monitor;

@@ -11,6 +11,9 @@ fn target_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
 
+/// The shared conformance vectors, which the test program checks.
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/conformance");
+
 /// Compiles `source` into `name` and returns the executable's path.
 fn build(source: &str, name: &str) -> PathBuf {
     let dir = env!("CARGO_MANIFEST_DIR");
@@ -32,7 +35,7 @@ fn build(source: &str, name: &str) -> PathBuf {
 #[test]
 fn the_c_api_test_passes() {
     let exe = build("tests/test.c", "fanzha-c-test");
-    let out = Command::new(&exe).output().unwrap();
+    let out = Command::new(&exe).env("FANZHA_CONFORMANCE_DIR", VECTORS).output().unwrap();
     assert!(
         out.status.success(),
         "{}{}",
@@ -57,6 +60,7 @@ fn the_c_api_test_is_clean_under_valgrind() {
         ])
         .arg(&exe)
         .arg("quick")
+        .env("FANZHA_CONFORMANCE_DIR", VECTORS)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -224,6 +224,49 @@ static void threads(void) {
     fanzha_engine_free(engine);
 }
 
+/* The shared conformance vectors (tests/conformance): the same verdicts, byte for byte, as
+ * the crate and the command give. */
+static void strip_newline(char *s) { s[strcspn(s, "\r\n")] = 0; }
+
+static void conformance(const char *dir) {
+    char path[4096];
+    FanzhaEngine *engine = NULL;
+    FanzhaMonitor *monitor = NULL;
+    FanzhaError *err = NULL;
+    snprintf(path, sizeof path, "%s/rules.toml", dir);
+    CHECK(fanzha_engine_from_path(path, &engine, &err) == FANZHA_OK);
+    if (err != NULL) fprintf(stderr, "%s\n", fanzha_error_message(err));
+    fanzha_error_free(err);
+    CHECK(fanzha_monitor_new(engine, &monitor, NULL) == FANZHA_OK);
+    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    FILE *events = fopen(path, "r");
+    snprintf(path, sizeof path, "%s/verdicts.jsonl", dir);
+    FILE *verdicts = fopen(path, "r");
+    CHECK(events != NULL && verdicts != NULL);
+    static char event[1 << 16], want[1 << 16];
+    int n = 0;
+    while (events && verdicts && fgets(event, sizeof event, events) != NULL) {
+        n++;
+        CHECK(fgets(want, sizeof want, verdicts) != NULL);
+        strip_newline(event);
+        strip_newline(want);
+        FanzhaVerdict *v = NULL;
+        CHECK(fanzha_monitor_observe_json(monitor, event, strlen(event), &v, NULL) == FANZHA_OK);
+        char *json = fanzha_verdict_json(v);
+        if (json == NULL || strcmp(json, want) != 0) {
+            fprintf(stderr, "conformance event %d:\n  got  %s\n  want %s\n", n, json ? json : "(null)", want);
+            failures++;
+        }
+        fanzha_string_free(json);
+        fanzha_verdict_free(v);
+    }
+    CHECK(n >= 10);
+    if (events) fclose(events);
+    if (verdicts) fclose(verdicts);
+    fanzha_monitor_free(monitor);
+    fanzha_engine_free(engine);
+}
+
 static void bundled(void) {
     FanzhaEngine *engine = NULL;
     CHECK(fanzha_engine_new_bundled(&engine, NULL) == FANZHA_OK);
@@ -250,6 +293,9 @@ int main(int argc, char **argv) {
     rule_errors_and_reloads(engine);
     fanzha_engine_free(engine);
     threads();
+    const char *vectors = getenv("FANZHA_CONFORMANCE_DIR");
+    CHECK(vectors != NULL);
+    if (vectors != NULL) conformance(vectors);
     if (!quick) bundled();
     if (failures) {
         fprintf(stderr, "%d checks failed\n", failures);

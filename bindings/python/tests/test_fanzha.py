@@ -120,3 +120,14 @@ def test_same_verdicts_as_the_command_line(bundled):
     m = bundled.monitor()
     ours = [m.observe(line).to_json() for line in sample.read_text(encoding="utf-8").splitlines()]
     assert ours == cli
+
+
+def test_conformance_vectors():
+    vectors = ROOT / "tests" / "conformance"
+    engine = fanzha.Engine.from_path(vectors / "rules.toml")
+    monitor = engine.monitor()
+    events = (vectors / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    want = (vectors / "verdicts.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(events) == len(want) >= 10
+    for i, (event, expected) in enumerate(zip(events, want), 1):
+        assert monitor.observe(json.loads(event)).to_json() == expected, f"event {i}"
