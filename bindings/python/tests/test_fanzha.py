@@ -131,3 +131,20 @@ def test_conformance_vectors():
     assert len(events) == len(want) >= 10
     for i, (event, expected) in enumerate(zip(events, want), 1):
         assert monitor.observe(json.loads(event)).to_json() == expected, f"event {i}"
+
+
+def test_onebot_guard_replays_a_recorded_group_without_network():
+    import importlib.util
+
+    path = ROOT / "bindings" / "python" / "examples" / "onebot_bot.py"
+    spec = importlib.util.spec_from_file_location("onebot_bot", path)
+    bot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bot)
+    events = [json.loads(line) for line in path.with_name("onebot_events.jsonl").read_text(encoding="utf-8").splitlines()]
+    actions = bot.replay(events)
+    # The three-message fake order in one group, and the Cantonese print-first in the other;
+    # not the publicity, the chatter or the join notice.
+    assert [a["params"]["message"][0]["data"]["id"] for a in actions] == ["1003", "1005"]
+    assert [a["params"]["group_id"] for a in actions] == [5551234, 7770000]
+    text = actions[0]["params"]["message"][1]["data"]["text"]
+    assert text.startswith("⚠️ 反诈提醒") and "streams.big-customer-script" in text and "· " in text
