@@ -131,14 +131,16 @@ impl Engine {
     /// Rules from a TOML text; `name` is used in error locations.
     #[napi(factory)]
     pub fn from_str(text: String, name: Option<String>) -> Result<Engine> {
-        let rules = fanzha::RuleSet::from_str(name.as_deref().unwrap_or("rules.toml"), &text).map_err(rules_error)?;
+        let rules =
+            fanzha::RuleSet::from_str(name.as_deref().unwrap_or("rules.toml"), &text).map_err(rules_error)?;
         Ok(Engine { live: fanzha::LiveEngine::new(fanzha::Engine::new(&rules).map_err(rules_error)?) })
     }
 
     /// Replaces the rules with a TOML text while scans go on; on error the running rules stay.
     #[napi]
     pub fn reload(&self, text: String, name: Option<String>) -> Result<()> {
-        let rules = fanzha::RuleSet::from_str(name.as_deref().unwrap_or("rules.toml"), &text).map_err(rules_error)?;
+        let rules =
+            fanzha::RuleSet::from_str(name.as_deref().unwrap_or("rules.toml"), &text).map_err(rules_error)?;
         self.live.reload(&rules).map_err(rules_error)
     }
 
@@ -162,7 +164,9 @@ impl Engine {
         obj.insert("kind".into(), "message".into());
         obj.insert("text".into(), text.into());
         if let Some(o) = options {
-            for (name, value) in [("id", o.id), ("sender", o.sender), ("conversation", o.conversation), ("ts", o.ts)] {
+            for (name, value) in
+                [("id", o.id), ("sender", o.sender), ("conversation", o.conversation), ("ts", o.ts)]
+            {
                 if let Some(v) = value {
                     obj.insert(name.into(), json_id(&v));
                 }
@@ -171,7 +175,8 @@ impl Engine {
                 obj.insert("channel".into(), c.into());
             }
         }
-        let e = fanzha::Event::from_value(obj.into()).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+        let e = fanzha::Event::from_value(obj.into())
+            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
         Ok(verdict(self.live.engine().scan(&e)))
     }
 
@@ -207,7 +212,8 @@ impl Monitor {
     #[napi(ts_args_type = "event: object | string")]
     pub fn observe(&self, event_value: serde_json::Value) -> Result<Verdict> {
         let e = event(event_value)?;
-        let mut m = self.inner.lock().map_err(|_| Error::new(Status::GenericFailure, "a previous call panicked"))?;
+        let mut m =
+            self.inner.lock().map_err(|_| Error::new(Status::GenericFailure, "a previous call panicked"))?;
         Ok(verdict(m.observe(&e)))
     }
 }
