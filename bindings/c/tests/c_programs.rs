@@ -3,7 +3,7 @@
 //! or errors allowed) and the point-of-sale example.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// `target/<profile>`, where cargo put this crate's static library.
 fn target_dir() -> PathBuf {
@@ -78,4 +78,29 @@ fn the_point_of_sale_example_refuses_a_scam_chat_and_prints_an_ordinary_one() {
     assert!(text.contains("REFUSE") && text.contains("streams.big-order-then-defer"), "{text}");
     let ordinary = Command::new(&exe).arg(format!("{dir}/examples/ordinary_chat.jsonl")).output().unwrap();
     assert_eq!(ordinary.status.code(), Some(0), "{}", String::from_utf8_lossy(&ordinary.stdout));
+}
+
+#[test]
+fn the_scan_stream_example_prints_what_fanzha_scan_prints() {
+    let exe = build("examples/scan_stream.c", "fanzha-scan-stream");
+    let sample =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/messages.jsonl")).unwrap();
+    let run = |cmd: &mut Command| {
+        use std::io::Write;
+        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(&sample).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ours = run(&mut Command::new(&exe));
+    // The command's own build: the workspace's `fanzha` binary, built by `cargo test`.
+    let cli = target_dir().join("fanzha");
+    if !cli.exists() {
+        println!("{} not built; compared with the committed expectations only", cli.display());
+        assert_eq!(ours.lines().count(), sample.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count());
+        return;
+    }
+    let theirs = run(Command::new(cli).arg("scan"));
+    assert_eq!(ours, theirs);
 }
