@@ -100,3 +100,12 @@ test('the wechaty-style guard replays a recorded room', () => {
   assert.deepStrictEqual(replies.map((r) => r.id), ['w4', 'w6'])
   assert.ok(replies[0].reply.startsWith('⚠️ 反诈提醒') && replies[0].reply.includes('· '))
 })
+
+test('the scan_stream script prints what fanzha scan prints', (t) => {
+  const exe = path.join(ROOT, 'target', 'release', 'fanzha')
+  if (!fs.existsSync(exe)) return t.skip('build the command first: cargo build --release')
+  const sample = fs.readFileSync(path.join(ROOT, 'examples', 'messages.jsonl'))
+  const ours = execFileSync(process.execPath, [path.join(__dirname, '..', 'examples', 'scan_stream.js')], { input: sample })
+  const theirs = execFileSync(exe, ['scan'], { input: sample })
+  assert.strictEqual(ours.toString(), theirs.toString())
+})

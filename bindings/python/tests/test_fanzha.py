@@ -148,3 +148,17 @@ def test_onebot_guard_replays_a_recorded_group_without_network():
     assert [a["params"]["group_id"] for a in actions] == [5551234, 7770000]
     text = actions[0]["params"]["message"][1]["data"]["text"]
     assert text.startswith("⚠️ 反诈提醒") and "streams.big-customer-script" in text and "· " in text
+
+
+def test_the_scan_stream_script_prints_what_fanzha_scan_prints():
+    import subprocess
+    import sys
+
+    exe = ROOT / "target" / "release" / "fanzha"
+    if not exe.exists():
+        pytest.skip("build the command first: cargo build --release")
+    sample = (ROOT / "examples" / "messages.jsonl").read_bytes()
+    script = ROOT / "bindings" / "python" / "examples" / "scan_stream.py"
+    ours = subprocess.run([sys.executable, str(script)], input=sample, capture_output=True, check=True).stdout
+    theirs = subprocess.run([str(exe), "scan"], input=sample, capture_output=True, check=True).stdout
+    assert ours == theirs
