@@ -14,16 +14,36 @@ fn target_dir() -> PathBuf {
 /// The shared conformance vectors, which the test program checks.
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/conformance");
 
+/// The static library, built (or brought up to date) once per test run: `cargo test` links its
+/// test binaries against the rlib only, and the C programs need the `.a`.
+fn static_lib() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let target = target_dir();
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo.args(["build", "--quiet", "--lib", "-p", "fanzha-c", "--target-dir"]);
+            cargo.arg(target.parent().unwrap()).current_dir(env!("CARGO_MANIFEST_DIR"));
+            if target.ends_with("release") {
+                cargo.arg("--release");
+            }
+            assert!(cargo.status().expect("run cargo").success(), "cannot build the static library");
+            target.join("libfanzha_c.a")
+        })
+        .clone()
+}
+
 /// Compiles `source` into `name` and returns the executable's path.
 fn build(source: &str, name: &str) -> PathBuf {
     let dir = env!("CARGO_MANIFEST_DIR");
+    let lib = static_lib();
     let target = target_dir();
     let exe = target.join(name);
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-I"])
         .arg(format!("{dir}/include"))
         .arg(format!("{dir}/{source}"))
-        .arg(target.join("libfanzha_c.a"))
+        .arg(&lib)
         .args(["-pthread", "-ldl", "-lm", "-o"])
         .arg(&exe)
         .status()
