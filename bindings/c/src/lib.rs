@@ -474,6 +474,17 @@ unsafe fn v<'a>(verdict: *const FanzhaVerdict) -> Option<&'a FanzhaVerdict> {
     unsafe { verdict.as_ref() }
 }
 
+/// Borrows hit `i`'s texts; NULL or out of range gives None.
+unsafe fn hit<'a>(verdict: *const FanzhaVerdict, i: usize) -> Option<&'a HitStrings> {
+    // SAFETY: see `v`.
+    unsafe { v(verdict) }.and_then(|x| x.hits.get(i))
+}
+
+/// A borrowed C string, or NULL.
+fn ptr_of(s: Option<&CString>) -> *const c_char {
+    s.map_or(ptr::null(), |s| s.as_ptr())
+}
+
 /// The verdict's level (`FANZHA_LEVEL_NONE` for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn fanzha_verdict_level(verdict: *const FanzhaVerdict) -> FanzhaLevel {
@@ -499,7 +510,7 @@ pub unsafe extern "C" fn fanzha_verdict_late(verdict: *const FanzhaVerdict) -> i
 #[no_mangle]
 pub unsafe extern "C" fn fanzha_verdict_id(verdict: *const FanzhaVerdict) -> *const c_char {
     // SAFETY: see `v`.
-    unsafe { v(verdict) }.and_then(|x| x.id.as_ref()).map_or(ptr::null(), |s| s.as_ptr())
+    ptr_of(unsafe { v(verdict) }.and_then(|x| x.id.as_ref()))
 }
 
 /// The number of hits.
@@ -513,7 +524,7 @@ pub unsafe extern "C" fn fanzha_verdict_hit_count(verdict: *const FanzhaVerdict)
 #[no_mangle]
 pub unsafe extern "C" fn fanzha_verdict_hit_rule(verdict: *const FanzhaVerdict, i: usize) -> *const c_char {
     // SAFETY: see `v`.
-    unsafe { v(verdict) }.and_then(|x| x.hits.get(i)).map_or(ptr::null(), |h| h.rule.as_ptr())
+    ptr_of(unsafe { hit(verdict, i) }.map(|h| &h.rule))
 }
 
 /// Hit `i`'s category, or NULL when out of range.
@@ -523,7 +534,7 @@ pub unsafe extern "C" fn fanzha_verdict_hit_category(
     i: usize,
 ) -> *const c_char {
     // SAFETY: see `v`.
-    unsafe { v(verdict) }.and_then(|x| x.hits.get(i)).map_or(ptr::null(), |h| h.category.as_ptr())
+    ptr_of(unsafe { hit(verdict, i) }.map(|h| &h.category))
 }
 
 /// Hit `i`'s points, or 0 when out of range.
@@ -537,7 +548,7 @@ pub unsafe extern "C" fn fanzha_verdict_hit_score(verdict: *const FanzhaVerdict,
 #[no_mangle]
 pub unsafe extern "C" fn fanzha_verdict_hit_evidence_count(verdict: *const FanzhaVerdict, i: usize) -> usize {
     // SAFETY: see `v`.
-    unsafe { v(verdict) }.and_then(|x| x.hits.get(i)).map_or(0, |h| h.evidence.len())
+    unsafe { hit(verdict, i) }.map_or(0, |h| h.evidence.len())
 }
 
 /// Evidence text `j` of hit `i` (the original text of span `j`), or NULL when out of range.
@@ -548,10 +559,7 @@ pub unsafe extern "C" fn fanzha_verdict_hit_evidence(
     j: usize,
 ) -> *const c_char {
     // SAFETY: see `v`.
-    unsafe { v(verdict) }
-        .and_then(|x| x.hits.get(i))
-        .and_then(|h| h.evidence.get(j))
-        .map_or(ptr::null(), |e| e.as_ptr())
+    ptr_of(unsafe { hit(verdict, i) }.and_then(|h| h.evidence.get(j)))
 }
 
 /// Span `j` of hit `i`: character offsets `[start, end)` into the original text.
@@ -585,7 +593,7 @@ pub unsafe extern "C" fn fanzha_verdict_hit_span(
 #[no_mangle]
 pub unsafe extern "C" fn fanzha_verdict_hit_event_count(verdict: *const FanzhaVerdict, i: usize) -> usize {
     // SAFETY: see `v`.
-    unsafe { v(verdict) }.and_then(|x| x.hits.get(i)).map_or(0, |h| h.events.len())
+    unsafe { hit(verdict, i) }.map_or(0, |h| h.events.len())
 }
 
 /// The id of event `j` of hit `i`, or NULL when out of range.
@@ -596,10 +604,7 @@ pub unsafe extern "C" fn fanzha_verdict_hit_event(
     j: usize,
 ) -> *const c_char {
     // SAFETY: see `v`.
-    unsafe { v(verdict) }
-        .and_then(|x| x.hits.get(i))
-        .and_then(|h| h.events.get(j))
-        .map_or(ptr::null(), |e| e.as_ptr())
+    ptr_of(unsafe { hit(verdict, i) }.and_then(|h| h.events.get(j)))
 }
 
 /// The number of advice texts.
@@ -613,7 +618,7 @@ pub unsafe extern "C" fn fanzha_verdict_advice_count(verdict: *const FanzhaVerdi
 #[no_mangle]
 pub unsafe extern "C" fn fanzha_verdict_advice(verdict: *const FanzhaVerdict, i: usize) -> *const c_char {
     // SAFETY: see `v`.
-    unsafe { v(verdict) }.and_then(|x| x.advice.get(i)).map_or(ptr::null(), |a| a.as_ptr())
+    ptr_of(unsafe { v(verdict) }.and_then(|x| x.advice.get(i)))
 }
 
 /// The verdict as one line of the output contract, as a new string (free it with
