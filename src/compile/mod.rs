@@ -15,7 +15,7 @@ pub use live::{LiveEngine, LiveScanner};
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex::Regex;
+use regex_automata::meta::Regex;
 use serde::Serialize;
 
 use crate::error::{Diagnostic, Error};
@@ -197,9 +197,9 @@ impl Engine {
         let mut regexes = Vec::with_capacity(interner.regexes.len());
         for r in &interner.regexes {
             regexes.push(
-                regex::RegexBuilder::new(r)
-                    .size_limit(1 << 22)
-                    .build()
+                Regex::builder()
+                    .configure(Regex::config().nfa_size_limit(Some(1 << 22)))
+                    .build(r)
                     .map_err(|e| compile_error(format!("regex `{r}`: {e}")))?,
             );
         }

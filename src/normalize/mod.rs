@@ -20,12 +20,16 @@ pub(crate) mod amount;
 mod table;
 
 pub(crate) use table::Class;
-use table::{lookup, multi};
+use table::{lookup, lookup_in, multi};
 
 /// A folded text with its offset map back to the original.
 ///
 /// Reused across messages by a scanner, so normalizing does not allocate once the buffers
 /// have grown to the size of the longest message seen.
+///
+/// The scanner folds the text alone first: most messages hit nothing, and the offset map
+/// costs more to build than the text. Only a message whose rules need positions (evidence,
+/// `near`) is folded again with the map ([`Folded::locate`]).
 #[derive(Debug, Default, Clone)]
 pub struct Folded {
     text: String,
@@ -34,6 +38,10 @@ pub struct Folded {
     /// For each byte of `text`: the index of the folded character it belongs to.
     char_at: Vec<u32>,
     chars: u32,
+    /// The original text, kept when the map was not built, to build it on demand.
+    original: String,
+    /// Whether `origin` and `char_at` describe `text`.
+    located: bool,
 }
 
 impl Folded {
@@ -55,6 +63,7 @@ impl Folded {
     /// The character range of the original text that produced the folded bytes
     /// `[start, end)`. `start < end` and both must lie on character boundaries.
     pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+        debug_assert!(self.located, "original_span before locate");
         let (s, _) = self.origin[start];
         let (_, e) = self.origin[end - 1];
         (s as usize, e as usize)
@@ -62,6 +71,7 @@ impl Folded {
 
     /// The folded character index at byte `byte` (which may equal the text length).
     pub(crate) fn char_index(&self, byte: usize) -> u32 {
+        debug_assert!(self.located, "char_index before locate");
         if byte >= self.text.len() {
             self.chars
         } else {
@@ -76,19 +86,45 @@ impl Folded {
         self.chars = 0;
     }
 
-    fn push(&mut self, c: char, from: u32, to: u32) {
+    #[inline(always)]
+    fn push<const MAP: bool>(&mut self, c: char, from: u32, to: u32) {
         let before = self.text.len();
         self.text.push(c);
-        for _ in before..self.text.len() {
-            self.origin.push((from, to));
-            self.char_at.push(self.chars);
+        if MAP {
+            for _ in before..self.text.len() {
+                self.origin.push((from, to));
+                self.char_at.push(self.chars);
+            }
         }
         self.chars += 1;
     }
 
+    /// Folds `original` without the offset map, keeping a copy of it for [`Folded::locate`].
+    pub(crate) fn fold_text(&mut self, original: &str) {
+        self.fold::<false>(original);
+        self.original.clear();
+        self.original.push_str(original);
+        self.located = false;
+    }
+
+    /// Builds the offset map of the text last folded by [`Folded::fold_text`].
+    pub(crate) fn locate(&mut self) {
+        if !self.located {
+            let original = std::mem::take(&mut self.original);
+            self.fold::<true>(&original);
+            self.original = original;
+        }
+    }
+
     /// Folds `original` into this buffer, replacing what it held.
     pub fn fold_from(&mut self, original: &str) {
+        self.fold::<true>(original);
+    }
+
+    fn fold<const MAP: bool>(&mut self, original: &str) {
         self.clear();
+        self.located = MAP;
+        let table = table::bmp();
         let mut state = State { last: Class::Sep, last_char: '\0', pending: None };
         let mut byte_at = 0usize;
         let mut skip_until: u32 = 0;
@@ -98,14 +134,14 @@ impl Folded {
             if i < skip_until {
                 continue;
             }
-            let (class, payload) = lookup(c);
+            let (class, payload) = lookup_in(table, c);
             match class {
                 Class::Drop => {}
                 Class::Multi => {
                     // Each character of the expansion (⑴ → "(1)") is treated as if written.
                     for d in multi(payload).chars() {
                         let (dc, dp) = lookup(d);
-                        self.step(&mut state, dc, char::from_u32(dp).unwrap_or(d), i);
+                        self.step::<MAP>(&mut state, dc, char::from_u32(dp).unwrap_or(d), i);
                     }
                 }
                 Class::Sep if payload == '(' as u32 && state.last == Class::Cjk => {
@@ -114,16 +150,17 @@ impl Folded {
                         skip_until = i + n as u32;
                         state.pending.get_or_insert(Pending::new(' ', i)).extend(skip_until);
                     } else {
-                        self.step(&mut state, class, '(', i);
+                        self.step::<MAP>(&mut state, class, '(', i);
                     }
                 }
-                _ => self.step(&mut state, class, char::from_u32(payload).unwrap_or(c), i),
+                _ => self.step::<MAP>(&mut state, class, char::from_u32(payload).unwrap_or(c), i),
             }
         }
     }
 
     /// Writes one folded character that came from original character `i`.
-    fn step(&mut self, st: &mut State, class: Class, c: char, i: u32) {
+    #[inline(always)]
+    fn step<const MAP: bool>(&mut self, st: &mut State, class: Class, c: char, i: u32) {
         match class {
             Class::Drop | Class::Multi => {}
             Class::Sep => match &mut st.pending {
@@ -133,10 +170,10 @@ impl Folded {
             Class::Cjk | Class::Ascii | Class::Word => {
                 if let Some(p) = st.pending.take() {
                     if let Some(sep) = p.joiner(st.last, st.last_char, class, c) {
-                        self.push(sep, p.start, p.end);
+                        self.push::<MAP>(sep, p.start, p.end);
                     }
                 }
-                self.push(c, i, i + 1);
+                self.push::<MAP>(c, i, i + 1);
                 st.last = class;
                 st.last_char = c;
             }

@@ -38,19 +38,42 @@ fn class_of(entry: u32) -> Class {
     }
 }
 
-fn bmp() -> &'static [u32] {
-    static BMP: OnceLock<Box<[u32]>> = OnceLock::new();
+/// The folding table of the Basic Multilingual Plane, and a 2-bit summary of it.
+///
+/// The full table is 256 KiB, too big for the first-level cache; most characters of real
+/// text fold to themselves (simplified Han, ASCII letters and digits), and the summary says
+/// so for each in 2 bits (16 KiB), so the common character never touches the big table.
+pub(crate) struct Bmp {
+    entries: Box<[u32]>,
+    /// Per code point, 2 bits: 0 = look in `entries`; else it folds to itself, as Cjk (1),
+    /// Ascii (2) or Word (3).
+    same: Box<[u8]>,
+}
+
+pub(crate) fn bmp() -> &'static Bmp {
+    static BMP: OnceLock<Bmp> = OnceLock::new();
     BMP.get_or_init(|| {
-        let mut table = vec![0u32; 0x1_0000].into_boxed_slice();
+        let mut entries = vec![0u32; 0x1_0000].into_boxed_slice();
         for &(start, end, entry) in RUNS.iter() {
             if start > 0xFFFF {
                 break;
             }
             for cp in start..=end.min(0xFFFF) {
-                table[cp as usize] = resolve(cp, entry);
+                entries[cp as usize] = resolve(cp, entry);
             }
         }
-        table
+        let mut same = vec![0u8; 0x1_0000 / 4].into_boxed_slice();
+        for (cp, &e) in entries.iter().enumerate() {
+            let code = match class_of(e) {
+                _ if e & 0x1F_FFFF != cp as u32 => 0,
+                Class::Cjk => 1,
+                Class::Ascii => 2,
+                Class::Word => 3,
+                _ => 0,
+            };
+            same[cp / 4] |= code << ((cp % 4) * 2);
+        }
+        Bmp { entries, same }
     })
 }
 
@@ -65,9 +88,20 @@ fn resolve(cp: u32, entry: u32) -> u32 {
 /// Looks a character up: its class and the folded character (for `Multi`, the index).
 #[inline]
 pub(crate) fn lookup(c: char) -> (Class, u32) {
+    lookup_in(bmp(), c)
+}
+
+/// [`lookup`] with the BMP table fetched once by the caller, for the per-character loop.
+#[inline(always)]
+pub(crate) fn lookup_in(bmp: &Bmp, c: char) -> (Class, u32) {
     let cp = c as u32;
     let entry = if cp < 0x1_0000 {
-        bmp()[cp as usize]
+        match (bmp.same[cp as usize / 4] >> ((cp % 4) * 2)) & 3 {
+            1 => return (Class::Cjk, cp),
+            2 => return (Class::Ascii, cp),
+            3 => return (Class::Word, cp),
+            _ => bmp.entries[cp as usize],
+        }
     } else {
         // Outside the BMP (CJK extensions, emoji, mathematical letters) is rare: binary search
         // the runs instead of keeping a 4 MiB array.

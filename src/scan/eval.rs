@@ -1,6 +1,6 @@
 //! Evaluating a compiled condition against the atoms, amounts and fields of one event.
 
-use super::Scanner;
+use super::Scratch;
 use crate::compile::program::{AtomList, Node};
 use crate::compile::Inner;
 use crate::event::{Event, FieldValue};
@@ -11,7 +11,7 @@ use crate::rules::{FieldCmp, Scalar};
 /// those within reach, so ordinary padding does not come near it.
 const NEAR_BUDGET: usize = 100_000;
 
-impl Scanner {
+impl Scratch {
     pub(super) fn present(&mut self, inner: &Inner, atom: u32) -> bool {
         !self.atom_hits(inner, atom).is_empty()
     }
@@ -78,6 +78,7 @@ impl Scanner {
                 if stamp != self.stamp {
                     continue;
                 }
+                self.folded.locate();
                 for h in &self.hits[s as usize..e as usize] {
                     pos.push((
                         self.folded.char_index(h.start as usize),

@@ -37,6 +37,15 @@ pub(crate) struct AtomHit {
 #[derive(Debug)]
 pub struct Scanner {
     engine: Engine,
+    scratch: Scratch,
+    /// Keep hits that repeat another hit's evidence (for running rule examples, which ask
+    /// whether each rule fired, not what the verdict counts).
+    pub(crate) keep_duplicates: bool,
+}
+
+/// The scanner's buffers, apart from its engine so that scanning can borrow both at once.
+#[derive(Debug)]
+pub(crate) struct Scratch {
     folded: Folded,
     hits: Vec<AtomHit>,
     /// The distinct literal atoms found in this message, ascending.
@@ -51,6 +60,12 @@ pub struct Scanner {
     regex_armed: Vec<u32>,
     /// Regexes armed in this message.
     armed: Vec<u32>,
+    /// (regex, start) for every prefilter literal found: where a match of the regex may start.
+    gate_hits: Vec<(u32, u32)>,
+    /// Whether `gate_hits` has been sorted for this message.
+    gate_sorted: bool,
+    /// Per regex: its search cache, made when the regex first runs.
+    regex_caches: Vec<Option<regex_automata::meta::Cache>>,
     /// Per rule: the stamp of the message it was last made a candidate for.
     candidate_stamp: Vec<u32>,
     candidates: Vec<u32>,
@@ -65,9 +80,6 @@ pub struct Scanner {
     near_atoms: Vec<u32>,
     near_reach: Vec<(u32, u32)>,
     near_next: Vec<(u32, u32)>,
-    /// Keep hits that repeat another hit's evidence (for running rule examples, which ask
-    /// whether each rule fired, not what the verdict counts).
-    pub(crate) keep_duplicates: bool,
 }
 
 impl Scanner {
@@ -77,8 +89,7 @@ impl Scanner {
         let rules = engine.inner.rules.len();
         let regexes = engine.inner.regexes.len();
         let lists = engine.inner.list_count as usize;
-        Scanner {
-            engine,
+        let scratch = Scratch {
             folded: Folded::new(),
             hits: Vec::new(),
             hit_atoms: Vec::new(),
@@ -87,6 +98,9 @@ impl Scanner {
             regex_done: vec![0; regexes],
             regex_armed: vec![0; regexes],
             armed: Vec::new(),
+            gate_hits: Vec::new(),
+            gate_sorted: false,
+            regex_caches: (0..regexes).map(|_| None).collect(),
             candidate_stamp: vec![0; rules],
             candidates: Vec::new(),
             amounts: Vec::new(),
@@ -99,8 +113,8 @@ impl Scanner {
             near_atoms: Vec::new(),
             near_reach: Vec::new(),
             near_next: Vec::new(),
-            keep_duplicates: false,
-        }
+        };
+        Scanner { engine, scratch, keep_duplicates: false }
     }
 
     /// The engine this scanner scans with.
@@ -108,9 +122,11 @@ impl Scanner {
         &self.engine
     }
 
-    /// The folded text of the last scan (for explaining a verdict).
-    pub fn folded(&self) -> &Folded {
-        &self.folded
+    /// The folded text of the last scan, with its map to the original (for explaining a
+    /// verdict).
+    pub fn folded(&mut self) -> &Folded {
+        self.scratch.folded.locate();
+        &self.scratch.folded
     }
 
     /// Scans a chat message's text.
@@ -125,6 +141,25 @@ impl Scanner {
         v
     }
 
+    fn run(&mut self, text: &str, kind: EventKind, event: Option<&Event>) -> Verdict {
+        let inner = &self.engine.inner;
+        let e = self.scratch.evaluate(inner, text, kind, event);
+        score(inner, e.hits, e.cap_level, self.keep_duplicates)
+    }
+
+    /// See [`Scratch::evaluate`]; `inner` is the engine's, or a newer one the monitor holds.
+    pub(crate) fn evaluate(
+        &mut self,
+        inner: &Inner,
+        text: &str,
+        kind: EventKind,
+        event: Option<&Event>,
+    ) -> Evaluation {
+        self.scratch.evaluate(inner, text, kind, event)
+    }
+}
+
+impl Scratch {
     fn next_stamp(&mut self) {
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
@@ -139,12 +174,6 @@ impl Scanner {
         }
     }
 
-    fn run(&mut self, text: &str, kind: EventKind, event: Option<&Event>) -> Verdict {
-        let inner = Arc::clone(&self.engine.inner);
-        let e = self.evaluate(&inner, text, kind, event);
-        score(&inner, e.hits, e.cap_level, self.keep_duplicates)
-    }
-
     /// Evaluates every candidate rule on one event, before scoring: the stateless hits, the
     /// level cap from counter-evidence, and the stateful rules whose `when` held.
     pub(crate) fn evaluate(
@@ -155,7 +184,7 @@ impl Scanner {
         event: Option<&Event>,
     ) -> Evaluation {
         self.next_stamp();
-        self.folded.fold_from(text);
+        self.folded.fold_text(text);
         self.find_literals(inner);
         self.collect_candidates(inner, kind);
 
@@ -214,6 +243,8 @@ impl Scanner {
         self.hits.clear();
         self.hit_atoms.clear();
         self.armed.clear();
+        self.gate_hits.clear();
+        self.gate_sorted = false;
         let Some(ac) = &inner.automaton else { return };
         let text = self.folded.as_str();
         let bytes = text.as_bytes();
@@ -225,6 +256,7 @@ impl Scanner {
                     self.regex_armed[r as usize] = self.stamp;
                     self.armed.push(r);
                 }
+                self.gate_hits.push((r, m.start() as u32));
             }
             let e = inner.edges[p];
             // Latin literals match whole words at their Latin edges.
@@ -309,15 +341,7 @@ impl Scanner {
             let gated_out = inner.regex_gated[r] && self.regex_armed[r] != self.stamp;
             if self.regex_done[r] != self.stamp && !gated_out {
                 self.regex_done[r] = self.stamp;
-                let start = self.hits.len();
-                for m in inner.regexes[r].find_iter(self.folded.as_str()) {
-                    if m.start() < m.end() {
-                        self.hits.push(AtomHit { atom, start: m.start() as u32, end: m.end() as u32 });
-                    }
-                }
-                if self.hits.len() > start {
-                    self.ranges[atom as usize] = (self.stamp, start as u32, self.hits.len() as u32);
-                }
+                self.run_regex(inner, r);
             }
         }
         let (stamp, s, e) = self.ranges[atom as usize];
@@ -325,6 +349,69 @@ impl Scanner {
             &self.hits[s as usize..e as usize]
         } else {
             &[]
+        }
+    }
+
+    /// Runs regex `r` over the folded text and records its hits.
+    ///
+    /// A gated regex's every match starts with one of its prefilter literals, so it runs
+    /// *anchored* at each place one was found: an anchored search is a small automaton that
+    /// stops within a few characters, where an unanchored one carries every partial match
+    /// through the whole text (and, with gaps such as `先.{0,8}票`, keeps building new lazy-DFA
+    /// states). Where the literals are found at many places (a one-letter prefix in Latin
+    /// text), one unanchored pass is cheaper.
+    fn run_regex(&mut self, inner: &Inner, r: usize) {
+        use regex_automata::{Anchored, Input};
+        const ANCHORED_MAX: usize = 8;
+        let atom = inner.literal_count + r as u32;
+        let text = self.folded.as_str();
+        let re = &inner.regexes[r];
+        let cache = self.regex_caches[r].get_or_insert_with(|| re.create_cache());
+        let start = self.hits.len();
+        let starts: &[(u32, u32)] = if inner.regex_gated[r] {
+            if !self.gate_sorted {
+                self.gate_hits.sort_unstable();
+                self.gate_hits.dedup();
+                self.gate_sorted = true;
+            }
+            let lo = self.gate_hits.partition_point(|&(g, _)| (g as usize) < r);
+            let hi = self.gate_hits.partition_point(|&(g, _)| (g as usize) <= r);
+            &self.gate_hits[lo..hi]
+        } else {
+            &[]
+        };
+        if inner.regex_gated[r] && starts.len() <= ANCHORED_MAX {
+            // Matches from later starts that overlap an earlier match are dropped, as an
+            // unanchored search would not report them.
+            let mut covered = 0;
+            for &(_, at) in starts {
+                let at = at as usize;
+                if at < covered {
+                    continue;
+                }
+                let input = Input::new(text).range(at..).anchored(Anchored::Yes);
+                if let Some(m) = re.search_with(cache, &input) {
+                    if m.start() < m.end() {
+                        self.hits.push(AtomHit { atom, start: m.start() as u32, end: m.end() as u32 });
+                        covered = m.end();
+                    }
+                }
+            }
+        } else {
+            let mut at = 0;
+            while at <= text.len() {
+                let Some(m) = re.search_with(cache, &Input::new(text).range(at..)) else { break };
+                if m.start() < m.end() {
+                    self.hits.push(AtomHit { atom, start: m.start() as u32, end: m.end() as u32 });
+                    at = m.end();
+                } else {
+                    // An empty match: move on by one character.
+                    at = m.end() + text[m.end()..].chars().next().map_or(1, char::len_utf8);
+                }
+            }
+        }
+        if self.hits.len() > start {
+            self.ranges[atom as usize] = (self.stamp, start as u32, self.hits.len() as u32);
         }
     }
 
@@ -360,6 +447,7 @@ impl Scanner {
                 }
             }
         }
+        self.folded.locate();
         let mut out: Vec<(usize, usize)> =
             spans.iter().map(|&(s, e)| self.folded.original_span(s, e)).collect();
         self.spans = spans;
@@ -493,15 +581,17 @@ impl Scanner {
     /// Scans `text` and shows the folded text and the amounts found beside the verdict.
     pub fn explain(&mut self, text: &str) -> Explanation {
         let verdict = self.scan_text(text);
-        self.amounts_stamp = 0;
-        let amounts: Vec<Amount> = self.amounts().to_vec();
+        let s = &mut self.scratch;
+        s.folded.locate();
+        s.amounts_stamp = 0;
+        let amounts: Vec<Amount> = s.amounts().to_vec();
         let amounts = amounts
             .iter()
             .map(|a| {
-                let (s, e) = self.folded.original_span(a.start, a.end);
-                (a.fen as f64 / 100.0, [s, e])
+                let (start, end) = s.folded.original_span(a.start, a.end);
+                (a.fen as f64 / 100.0, [start, end])
             })
             .collect();
-        Explanation { folded: self.folded.as_str().to_string(), amounts, verdict }
+        Explanation { folded: s.folded.as_str().to_string(), amounts, verdict }
     }
 }
