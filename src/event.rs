@@ -4,6 +4,7 @@
 //! a `ts` that is not a time) and lenient elsewhere: unknown fields are kept so rules can
 //! compare them, and ids may be strings or numbers (QQ ids are numbers).
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -48,10 +49,88 @@ pub(crate) enum FieldValue<'a> {
 pub struct Event {
     kind: EventKind,
     id: Option<String>,
+    /// The id was written as a number.
+    id_number: bool,
     ts: Option<Timestamp>,
+    /// The scanned text: a message's `text`, a transaction's `memo`.
     text: String,
+    /// Whether the event has the field `text` holds (a transaction may have no memo).
+    text_field: bool,
     amount_fen: Option<u64>,
+    /// Every other field, as written.
     fields: Map<String, Value>,
+}
+
+/// The contract's fields of an event as read from JSON, and the rest.
+struct Parts {
+    kind: Option<Value>,
+    id: Option<Value>,
+    ts: Option<Value>,
+    text: Option<Value>,
+    memo: Option<Value>,
+    amount: Option<Value>,
+    rest: Map<String, Value>,
+}
+
+impl<'de> serde::Deserialize<'de> for Parts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Parts, D::Error> {
+        d.deserialize_map(PartsVisitor)
+    }
+}
+
+struct PartsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PartsVisitor {
+    type Value = Parts;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Parts, A::Error> {
+        let mut p =
+            Parts { kind: None, id: None, ts: None, text: None, memo: None, amount: None, rest: Map::new() };
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let slot = match key.0.as_ref() {
+                "kind" => &mut p.kind,
+                "id" => &mut p.id,
+                "ts" => &mut p.ts,
+                "text" => &mut p.text,
+                "memo" => &mut p.memo,
+                "amount" => &mut p.amount,
+                _ => {
+                    let v = map.next_value()?;
+                    p.rest.insert(key.0.into_owned(), v);
+                    continue;
+                }
+            };
+            // As with a JSON object read whole, a repeated key keeps its last value.
+            *slot = Some(map.next_value()?);
+        }
+        Ok(p)
+    }
+}
+
+/// An object key, borrowed from the input unless it holds escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Key<'de>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// The largest amount accepted, in fen: far above any real payment, far below where `f64`
@@ -64,8 +143,10 @@ impl Event {
         Event {
             kind: EventKind::Message,
             id: None,
+            id_number: false,
             ts: None,
             text: text.into(),
+            text_field: true,
             amount_fen: None,
             fields: Map::new(),
         }
@@ -84,19 +165,43 @@ impl Event {
     }
 
     /// Reads one event from a JSON object in the input contract.
+    ///
+    /// The contract's own fields are read straight into their slots (keys borrowed from the
+    /// line, the text moved, not copied); only other fields are kept as JSON values. Reading
+    /// an event is most of what `fanzha scan` does per line besides scoring it.
     pub fn from_json(line: &str) -> Result<Event, Error> {
-        let value: Value =
-            serde_json::from_str(line).map_err(|e| Error::Event(format!("invalid JSON: {e}")))?;
-        Event::from_value(value)
+        let mut de = serde_json::Deserializer::from_str(line);
+        let parts = match Parts::deserialize(&mut de) {
+            Ok(p) => p,
+            Err(e) if e.is_data() => return Err(Error::Event("an event must be a JSON object".into())),
+            Err(e) => return Err(Error::Event(format!("invalid JSON: {e}"))),
+        };
+        de.end().map_err(|e| Error::Event(format!("invalid JSON: {e}")))?;
+        Event::from_parts(parts)
     }
 
     /// Reads one event from an already parsed JSON value.
     pub fn from_value(value: Value) -> Result<Event, Error> {
-        let Value::Object(fields) = value else {
+        let Value::Object(mut rest) = value else {
             return Err(Error::Event("an event must be a JSON object".into()));
         };
+        let mut take = |k: &str| rest.remove(k);
+        let parts = Parts {
+            kind: take("kind"),
+            id: take("id"),
+            ts: take("ts"),
+            text: take("text"),
+            memo: take("memo"),
+            amount: take("amount"),
+            rest,
+        };
+        Event::from_parts(parts)
+    }
+
+    fn from_parts(p: Parts) -> Result<Event, Error> {
+        let Parts { kind, id, ts, text, memo, amount, mut rest } = p;
         let bad = |m: String| Error::Event(m);
-        let kind = match fields.get("kind") {
+        let kind = match kind {
             Some(Value::String(k)) if k == "message" => EventKind::Message,
             Some(Value::String(k)) if k == "transaction" => EventKind::Transaction,
             Some(Value::String(k)) => {
@@ -105,26 +210,41 @@ impl Event {
             Some(_) => return Err(bad("`kind` must be a string".into())),
             None => return Err(bad("missing field `kind`".into())),
         };
-        let id = match fields.get("id") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
+        let (id, id_number) = match id {
+            None | Some(Value::Null) => (None, false),
+            Some(Value::String(s)) => (Some(s), false),
+            Some(Value::Number(n)) => (Some(n.to_string()), true),
             Some(_) => return Err(bad("`id` must be a string or a number".into())),
         };
-        let ts = match fields.get("ts") {
+        let ts = match ts {
             None | Some(Value::Null) => None,
             Some(v) => {
-                Some(parse_ts(v).ok_or_else(|| bad("`ts` must be RFC 3339 or epoch milliseconds".into()))?)
+                let t =
+                    parse_ts(&v).ok_or_else(|| bad("`ts` must be RFC 3339 or epoch milliseconds".into()))?;
+                // Rules may still compare the field as written.
+                rest.insert("ts".into(), v);
+                Some(t)
             }
         };
-        let (text, amount_fen) = match kind {
-            EventKind::Message => match fields.get("text") {
-                Some(Value::String(s)) => (s.clone(), None),
-                Some(_) => return Err(bad("`text` must be a string".into())),
-                None => return Err(bad("a message needs a `text`".into())),
-            },
+        // The field that is not scanned for this kind stays an ordinary field.
+        let mut keep = |name: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                rest.insert(name.into(), v);
+            }
+        };
+        let (text, amount_fen, text_field) = match kind {
+            EventKind::Message => {
+                keep("memo", memo);
+                keep("amount", amount);
+                match text {
+                    Some(Value::String(s)) => (s, None, true),
+                    Some(_) => return Err(bad("`text` must be a string".into())),
+                    None => return Err(bad("a message needs a `text`".into())),
+                }
+            }
             EventKind::Transaction => {
-                let amount = match fields.get("amount") {
+                keep("text", text);
+                let amount = match amount {
                     Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
                     Some(_) => return Err(bad("`amount` must be a number".into())),
                     None => return Err(bad("a transaction needs an `amount`".into())),
@@ -133,15 +253,19 @@ impl Event {
                 if !fen.is_finite() || !(0.0..=MAX_FEN).contains(&fen) {
                     return Err(bad(format!("`amount` must be between 0 and {} yuan", MAX_FEN / 100.0)));
                 }
-                let memo = match fields.get("memo") {
-                    None | Some(Value::Null) => String::new(),
-                    Some(Value::String(s)) => s.clone(),
+                let (memo, present) = match memo {
+                    None => (String::new(), false),
+                    Some(Value::Null) => {
+                        keep("memo", Some(Value::Null));
+                        (String::new(), false)
+                    }
+                    Some(Value::String(s)) => (s, true),
                     Some(_) => return Err(bad("`memo` must be a string".into())),
                 };
-                (memo, Some(fen.round() as u64))
+                (memo, Some(fen.round() as u64), present)
             }
         };
-        Ok(Event { kind, id, ts, text, amount_fen, fields })
+        Ok(Event { kind, id, id_number, ts, text, text_field, amount_fen, fields: rest })
     }
 
     /// The kind of event.
@@ -173,8 +297,22 @@ impl Event {
     /// (0–1439) and `weekday` (1 = Monday … 7) are derived from `ts` in the offset the time
     /// was written in, unless the event has fields of those names.
     pub(crate) fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        if name == "amount" {
-            return self.amount_fen.map(FieldValue::Fen);
+        // The contract's fields live in their own slots.
+        match (name, self.kind) {
+            ("amount", _) => return self.amount_fen.map(FieldValue::Fen),
+            ("kind", EventKind::Message) => return Some(FieldValue::Str("message")),
+            ("kind", EventKind::Transaction) => return Some(FieldValue::Str("transaction")),
+            ("id", _) => {
+                let id = self.id.as_deref()?;
+                return Some(match id.parse::<f64>() {
+                    Ok(n) if self.id_number => FieldValue::Num(n),
+                    _ => FieldValue::Str(id),
+                });
+            }
+            ("text", EventKind::Message) | ("memo", EventKind::Transaction) => {
+                return self.text_field.then_some(FieldValue::Str(&self.text));
+            }
+            _ => {}
         }
         // One look-up: the monitor asks for several fields of every event.
         match self.fields.get(name) {
@@ -249,6 +387,34 @@ mod tests {
             Event::from_json(r#"{"kind":"message","text":"x","ts":1747612800000,"hour":"late"}"#).unwrap();
         assert_eq!(own.field("hour"), Some(FieldValue::Str("late")));
         assert_eq!(Event::message("x").field("hour"), None);
+    }
+
+    #[test]
+    fn contract_fields_compare_as_written() {
+        let m = Event::from_json(r#"{"kind":"message","id":42,"text":"hi","memo":"m","amount":3}"#).unwrap();
+        assert_eq!(m.field("kind"), Some(FieldValue::Str("message")));
+        assert_eq!(m.field("id"), Some(FieldValue::Num(42.0)));
+        assert_eq!(m.field("text"), Some(FieldValue::Str("hi")));
+        assert_eq!(m.field("memo"), Some(FieldValue::Str("m")), "not scanned, still a field");
+        assert_eq!(m.field("amount"), None, "only a transaction has an amount");
+        let t = Event::from_json(r#"{"kind":"transaction","id":"t1","amount":1,"text":"x"}"#).unwrap();
+        assert_eq!(t.field("memo"), None);
+        assert_eq!(t.field("text"), Some(FieldValue::Str("x")));
+        assert_eq!(t.field("id"), Some(FieldValue::Str("t1")));
+        // Escaped keys, repeated keys, and a parsed value read the same as the line.
+        for line in [
+            r#"{"k\u0069nd":"message","text":"x","sender":"u1"}"#,
+            r#"{"kind":"message","text":"a","text":"b","ts":"2025-05-19T08:00:00+08:00"}"#,
+            r#"{"kind":"transaction","amount":2.5,"memo":null,"payer":"p"}"#,
+        ] {
+            let value: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(Event::from_json(line).unwrap(), Event::from_value(value).unwrap(), "{line}");
+        }
+        assert_eq!(Event::from_json(r#"{"kind":"message","text":"a","text":"b"}"#).unwrap().text(), "b");
+        assert_eq!(
+            Event::from_json(r#"{"k\u0069nd":"message","text":"x"}"#).unwrap().kind(),
+            EventKind::Message
+        );
     }
 
     #[test]

@@ -108,3 +108,30 @@ fn clean_messages_do_not_allocate() {
     let after = ALLOCATIONS.load(Ordering::Relaxed);
     assert_eq!(after - before, 0, "allocations while scanning clean messages");
 }
+
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+
+/// The throughput workload: 2,000 literals and 50 regexes, messages that reach candidate
+/// rules, regexes and `near` without hitting. Once the scanner has seen them (its buffers and
+/// lazy regex states have grown), scanning them again allocates nothing.
+#[test]
+fn messages_that_hit_nothing_do_not_allocate_on_the_synthetic_workload() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let patterns = workload::patterns();
+    let pack = workload::synthetic_pack(&patterns);
+    let engine = fanzha::Engine::new(&fanzha::RuleSet::from_str("synthetic.toml", &pack).unwrap()).unwrap();
+    let mut scanner = engine.scanner();
+    let messages = workload::messages(3_000, &patterns);
+    let clean: Vec<&String> = messages.iter().filter(|m| scanner.scan_text(m).hits.is_empty()).collect();
+    assert!(clean.len() > 2_500, "most generated messages are ordinary chat: {}", clean.len());
+    for m in &clean {
+        scanner.scan_text(m);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for m in &clean {
+        std::hint::black_box(scanner.scan_text(m));
+    }
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    assert_eq!(after - before, 0, "allocations while scanning {} messages that hit nothing", clean.len());
+}
