@@ -42,6 +42,8 @@ pub struct Folded {
     original: String,
     /// Whether `origin` and `char_at` describe `text`.
     located: bool,
+    /// Whether `char_at` describes `text` (built alone for `near`, which needs no origins).
+    indexed: bool,
 }
 
 impl Folded {
@@ -71,7 +73,7 @@ impl Folded {
 
     /// The folded character index at byte `byte` (which may equal the text length).
     pub(crate) fn char_index(&self, byte: usize) -> u32 {
-        debug_assert!(self.located, "char_index before locate");
+        debug_assert!(self.indexed, "char_index before index_chars");
         if byte >= self.text.len() {
             self.chars
         } else {
@@ -107,6 +109,21 @@ impl Folded {
         self.located = false;
     }
 
+    /// Builds the character index of each byte of the folded text, for [`Folded::char_index`]:
+    /// one pass over the folded bytes, much cheaper than the full offset map.
+    pub(crate) fn index_chars(&mut self) {
+        if !self.indexed {
+            self.char_at.clear();
+            let mut at = 0u32;
+            for &b in self.text.as_bytes() {
+                // A byte that does not continue a character starts the next one.
+                at += u32::from(b & 0xC0 != 0x80);
+                self.char_at.push(at - 1);
+            }
+            self.indexed = true;
+        }
+    }
+
     /// Builds the offset map of the text last folded by [`Folded::fold_text`].
     pub(crate) fn locate(&mut self) {
         if !self.located {
@@ -124,43 +141,67 @@ impl Folded {
     fn fold<const MAP: bool>(&mut self, original: &str) {
         self.clear();
         self.located = MAP;
+        self.indexed = MAP;
         let table = table::bmp();
         let bytes = original.as_bytes();
         let mut state = State { last: Class::Sep, last_char: '\0', pending: None };
         let mut pos = 0usize;
         let mut i: u32 = 0;
         let mut skip_until: u32 = 0;
+        let mut looked_up = None;
         while pos < bytes.len() {
             if !MAP && state.pending.is_none() && i >= skip_until {
-                // Most text is runs of characters that fold to themselves (simplified Han,
-                // lowercase letters, digits) between separators: copy each run whole.
+                // With no separator pending, a letter, digit or Han character is written as it
+                // folds and nothing else changes. Most text is runs of them between separators,
+                // and most of those fold to themselves (simplified Han, lowercase letters,
+                // digits): those stretches are copied whole.
                 let start = pos;
+                let mut copied = pos;
                 let mut last = (state.last, state.last_char as u32);
                 while pos < bytes.len() {
                     let (cp, len) = decode(bytes, pos);
-                    let Some(class) = same_class(table, cp) else { break };
-                    last = (class, cp);
+                    if let Some(class) = same_class(table, cp) {
+                        last = (class, cp);
+                    } else {
+                        let c = char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER);
+                        let (class, payload) = lookup_in(table, c);
+                        if !matches!(class, Class::Cjk | Class::Ascii | Class::Word) {
+                            // Handled below, without reading it twice.
+                            looked_up = Some((c, len, class, payload));
+                            break;
+                        }
+                        let folded = char::from_u32(payload).unwrap_or(c);
+                        self.text.push_str(&original[copied..pos]);
+                        self.text.push(folded);
+                        copied = pos + len;
+                        last = (class, folded as u32);
+                    }
                     pos += len;
                     i += 1;
                     self.chars += 1;
                 }
                 if pos > start {
-                    self.text.push_str(&original[start..pos]);
+                    self.text.push_str(&original[copied..pos]);
                     state.last = last.0;
                     state.last_char = char::from_u32(last.1).unwrap_or_default();
-                    continue;
+                }
+                if pos >= bytes.len() {
+                    break;
                 }
             }
             let here = pos;
-            let (cp, len) = decode(bytes, pos);
-            let c = char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER);
+            let (c, len, class, payload) = looked_up.take().unwrap_or_else(|| {
+                let (cp, len) = decode(bytes, pos);
+                let c = char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER);
+                let (class, payload) = lookup_in(table, c);
+                (c, len, class, payload)
+            });
             pos += len;
             let at = i;
             i += 1;
             if at < skip_until {
                 continue;
             }
-            let (class, payload) = lookup_in(table, c);
             match class {
                 Class::Drop => {}
                 Class::Multi => {
@@ -367,6 +408,24 @@ mod tests {
         // Not after CJK, or not romanisation: kept as a separator.
         assert_eq!(fold("a (b) c"), "a b c");
         assert_eq!(fold("先出票(100)"), "先出票100");
+    }
+
+    #[test]
+    fn the_cheap_character_index_agrees_with_the_full_map() {
+        for text in ["先 出-票 add  VX 5,000元", "诈骗(zhàpiàn)提醒⑴", "", "ok", "頭家，一碗扁食偌濟箍？"]
+        {
+            let mut full = Folded::new();
+            full.fold_from(text);
+            let mut cheap = Folded::new();
+            cheap.fold_text(text);
+            cheap.index_chars();
+            assert_eq!(cheap.as_str(), full.as_str());
+            for b in 0..=full.as_str().len() {
+                assert_eq!(cheap.char_index(b), full.char_index(b), "{text:?} byte {b}");
+            }
+            cheap.locate();
+            assert_eq!(cheap.origin, full.origin);
+        }
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Scratch {
                 if stamp != self.stamp {
                     continue;
                 }
-                self.folded.locate();
+                self.folded.index_chars();
                 for h in &self.hits[s as usize..e as usize] {
                     pos.push((
                         self.folded.char_index(h.start as usize),
