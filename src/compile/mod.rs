@@ -238,8 +238,13 @@ impl Engine {
             atoms.dedup();
             let ungated =
                 atoms.iter().any(|&a| a >= literal_count && !regex_gated[(a - literal_count) as usize]);
+            let trigger = trigger_list(&when, &interner.literals, literal_count);
             if r.when.is_none() {
                 // Completed by its steps only (see above).
+            } else if let Some(list) = trigger {
+                for &a in list.iter() {
+                    triggers[a as usize].push(index as u32);
+                }
             } else if !when.needs_atom() || ungated {
                 always.push(index as u32);
             } else {
@@ -395,6 +400,26 @@ impl Engine {
     }
 }
 
+/// The literals a rule is triggered by, if one list of them must appear for it to hold.
+///
+/// A rule is evaluated only on messages where one of its trigger atoms was found. Any
+/// positive atom would do, but `all = ["钱", "先出票"]` triggered by `钱` is evaluated on
+/// every message about money; of the lists that must each appear, the one whose shortest
+/// literal is longest is the rarest by a good guess, and the others are checked when the rule
+/// is evaluated. Lists with regexes are left to the regexes' own gates.
+fn trigger_list<'a>(when: &'a Node, literals: &[String], literal_count: u32) -> Option<&'a [u32]> {
+    let mut lists = Vec::new();
+    when.required_lists(&mut lists);
+    lists
+        .into_iter()
+        .filter(|l| !l.atoms.is_empty() && l.atoms.iter().all(|&a| a < literal_count))
+        .max_by_key(|l| {
+            let shortest = l.atoms.iter().map(|&a| literals[a as usize].chars().count()).min().unwrap_or(0);
+            (shortest, std::cmp::Reverse(l.atoms.len()))
+        })
+        .map(|l| &l.atoms[..])
+}
+
 /// Compressed rows: `start[i]..start[i+1]` indexes the items of row `i` in the flat array.
 fn csr(rows: &[Vec<u32>]) -> (Box<[u32]>, Box<[u32]>) {
     let mut start = Vec::with_capacity(rows.len() + 1);
@@ -496,12 +521,16 @@ mod tests {
         );
         let s = e.stats();
         assert_eq!((s.rules, s.literals, s.regexes, s.always_evaluated), (2, 3, 0, 0));
-        // 先出票 triggers both rules.
+        // 先出票 triggers both rules; 转账 triggers t.a, whose `any` may hold without 先出票;
+        // 截图 triggers nothing, as t.b needs 先出票 too and the longer literal is the rarer.
         let inner = &e.inner;
         assert_eq!(inner.literal_count, 3);
-        let triggered: usize =
-            (0..3).map(|a| (inner.trigger_start[a + 1] - inner.trigger_start[a]) as usize).sum();
-        assert_eq!(triggered, 4);
+        let rules_of = |a: usize| (inner.trigger_start[a + 1] - inner.trigger_start[a]) as usize;
+        // Literal ids follow first use: 先出票 0, 转账 1, 截图 2.
+        assert_eq!((rules_of(0), rules_of(1), rules_of(2)), (2, 1, 0));
+        let mut s = e.scanner();
+        assert_eq!(s.scan_text("先出票，截图给你").hits.len(), 2);
+        assert_eq!(s.scan_text("截图给你").hits.len(), 0);
     }
 
     #[test]

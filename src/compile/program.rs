@@ -141,6 +141,17 @@ impl Node {
         }
     }
 
+    /// Atom lists one atom of each of which must appear for this node to hold: the slots of
+    /// `all`, the groups of `near`, an `any`, and those of every part of an `all_of`.
+    pub fn required_lists<'a>(&'a self, out: &mut Vec<&'a AtomList>) {
+        match self {
+            Node::Any(v) => out.push(v),
+            Node::All(g) | Node::Near { groups: g, .. } => out.extend(g.iter()),
+            Node::AllOf(v) => v.iter().for_each(|c| c.required_lists(out)),
+            Node::AnyOf(_) | Node::None(_) | Node::NoneOf(_) | Node::Amount(_) | Node::Field(_) => {}
+        }
+    }
+
     /// Whether some atom must appear for this node to hold. If not, the rule has to be
     /// evaluated on every event of its kinds rather than only when one of its atoms hits.
     pub fn needs_atom(&self) -> bool {
