@@ -44,16 +44,18 @@ fn class_of(entry: u32) -> Class {
 /// text fold to themselves (simplified Han, ASCII letters and digits), and the summary says
 /// so for each in 2 bits (16 KiB), so the common character never touches the big table.
 pub(crate) struct Bmp {
-    entries: Box<[u32]>,
+    entries: Box<[u32; 0x1_0000]>,
     /// Per code point, 2 bits: 0 = look in `entries`; else it folds to itself, as Cjk (1),
     /// Ascii (2) or Word (3).
-    same: Box<[u8]>,
+    same: Box<[u8; 0x1_0000 / 4]>,
 }
 
 pub(crate) fn bmp() -> &'static Bmp {
     static BMP: OnceLock<Bmp> = OnceLock::new();
     BMP.get_or_init(|| {
-        let mut entries = vec![0u32; 0x1_0000].into_boxed_slice();
+        // Fixed-size arrays: an index below 0x10000 needs no bounds check in the hot loop.
+        let mut entries: Box<[u32; 0x1_0000]> =
+            vec![0u32; 0x1_0000].into_boxed_slice().try_into().expect("size");
         for &(start, end, entry) in RUNS.iter() {
             if start > 0xFFFF {
                 break;
@@ -62,7 +64,8 @@ pub(crate) fn bmp() -> &'static Bmp {
                 entries[cp as usize] = resolve(cp, entry);
             }
         }
-        let mut same = vec![0u8; 0x1_0000 / 4].into_boxed_slice();
+        let mut same: Box<[u8; 0x1_0000 / 4]> =
+            vec![0u8; 0x1_0000 / 4].into_boxed_slice().try_into().expect("size");
         for (cp, &e) in entries.iter().enumerate() {
             let code = match class_of(e) {
                 _ if e & 0x1F_FFFF != cp as u32 => 0,
@@ -97,7 +100,7 @@ pub(crate) fn same_class(bmp: &Bmp, cp: u32) -> Option<Class> {
     if cp >= 0x1_0000 {
         return None;
     }
-    match (bmp.same[cp as usize / 4] >> ((cp % 4) * 2)) & 3 {
+    match (bmp.same[(cp as u16 / 4) as usize] >> ((cp % 4) * 2)) & 3 {
         1 => Some(Class::Cjk),
         2 => Some(Class::Ascii),
         3 => Some(Class::Word),
@@ -110,11 +113,11 @@ pub(crate) fn same_class(bmp: &Bmp, cp: u32) -> Option<Class> {
 pub(crate) fn lookup_in(bmp: &Bmp, c: char) -> (Class, u32) {
     let cp = c as u32;
     let entry = if cp < 0x1_0000 {
-        match (bmp.same[cp as usize / 4] >> ((cp % 4) * 2)) & 3 {
+        match (bmp.same[(cp as u16 / 4) as usize] >> ((cp % 4) * 2)) & 3 {
             1 => return (Class::Cjk, cp),
             2 => return (Class::Ascii, cp),
             3 => return (Class::Word, cp),
-            _ => bmp.entries[cp as usize],
+            _ => bmp.entries[cp as u16 as usize],
         }
     } else {
         // Outside the BMP (CJK extensions, emoji, mathematical letters) is rare: binary search
