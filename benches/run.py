@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs every throughput figure side by side and writes docs/BENCHMARKS.md.
 
-    python3 benches/run.py [--runs 7] [--skip-peers] [--quick] [--out docs/BENCHMARKS.md]
+    python3 benches/run.py [--runs 7] [--skip-peers] [--quick] [--rewrite] [--out docs/BENCHMARKS.md]
 
 1. `cargo bench --bench throughput` measures fanzha (the full pipeline, the bundled packs on
    the real corpus, scaling to 10,000 rules, `fanzha scan` end to end) and the raw Rust floor,
@@ -236,13 +236,23 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true",
                     help="20,000 messages and few runs: checks that everything runs (CI), not a measurement")
     ap.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
+    ap.add_argument("--rewrite", action="store_true",
+                    help="only rewrite the markdown from the last run's target/bench/*.json")
     args = ap.parse_args()
     fz_json = BENCH / "fanzha.json"
+    if args.rewrite:
+        peers_json = BENCH / "peers.json"
+        py = None if args.skip_peers or not peers_json.exists() else json.loads(peers_json.read_text())
+        m = json.loads((BENCH / "machine.json").read_text())
+        write(json.loads(fz_json.read_text()), py, m, args.runs, Path(args.out))
+        return
     quick = ["--quick"] if args.quick else []
     run(["cargo", "bench", "--bench", "throughput", "--", "--runs", str(args.runs), "--json", str(fz_json), *quick])
     fz = json.loads(fz_json.read_text())
     py = None if args.skip_peers else peers(args.runs)
-    write(fz, py, machine(), args.runs, Path(args.out))
+    m = machine()
+    (BENCH / "machine.json").write_text(json.dumps(m))
+    write(fz, py, m, args.runs, Path(args.out))
 
 
 if __name__ == "__main__":

@@ -272,42 +272,65 @@ impl Floor {
     }
 }
 
-fn measure(
-    o: &Options,
+/// One row to measure: a closure that processes every message once and returns the alerts.
+struct Case<'a> {
     workload: &'static str,
-    engine: impl Into<String>,
+    engine: String,
     threads: usize,
-    texts: &[String],
-    mut f: impl FnMut() -> usize,
-) -> Option<Row> {
-    let engine = engine.into();
-    if o.engine.as_ref().is_some_and(|e| !engine.contains(e.as_str())) {
-        return None;
+    texts: &'a [String],
+    run: Box<dyn FnMut() -> usize + 'a>,
+}
+
+impl<'a> Case<'a> {
+    fn new(
+        workload: &'static str,
+        engine: impl Into<String>,
+        threads: usize,
+        texts: &'a [String],
+        run: impl FnMut() -> usize + 'a,
+    ) -> Case<'a> {
+        Case { workload, engine: engine.into(), threads, texts, run: Box::new(run) }
     }
-    let mut seconds = Vec::with_capacity(o.runs);
-    let mut alerts = 0;
-    // The peak is counted above what is live before the run (the messages themselves).
-    let base = live();
-    reset_peak();
-    // One warm-up run fills caches and grows the scratch buffers.
-    f();
-    for _ in 0..o.runs {
-        let t = Instant::now();
-        alerts = f();
-        seconds.push(t.elapsed().as_secs_f64());
+}
+
+/// Runs the cases round-robin, a warm-up round first: every round runs each case once, so a
+/// noisy spell on the shared machine slows all of them alike and the ratios between them hold.
+fn measure_all(o: &Options, mut cases: Vec<Case>) -> Vec<Row> {
+    cases.retain(|c| o.engine.as_ref().is_none_or(|e| c.engine.contains(e.as_str())));
+    let n = cases.len();
+    let mut seconds = vec![Vec::with_capacity(o.runs); n];
+    let mut peaks = vec![0usize; n];
+    let mut alerts = vec![0usize; n];
+    for round in 0..=o.runs {
+        for (i, c) in cases.iter_mut().enumerate() {
+            // The peak is counted above what is live before the run (the messages, the engine).
+            let base = live();
+            reset_peak();
+            let t = Instant::now();
+            alerts[i] = (c.run)();
+            let elapsed = t.elapsed().as_secs_f64();
+            peaks[i] = peaks[i].max(peak().saturating_sub(base));
+            if round > 0 {
+                seconds[i].push(elapsed);
+            }
+        }
     }
-    let row = Row {
-        workload,
-        engine,
-        threads,
-        messages: texts.len(),
-        bytes: texts.iter().map(String::len).sum(),
-        seconds,
-        peak_bytes: peak() - base,
-        alerts,
-    };
-    row.print();
-    Some(row)
+    let mut rows = Vec::with_capacity(n);
+    for (i, c) in cases.into_iter().enumerate() {
+        let row = Row {
+            workload: c.workload,
+            engine: c.engine,
+            threads: c.threads,
+            messages: c.texts.len(),
+            bytes: c.texts.iter().map(String::len).sum(),
+            seconds: std::mem::take(&mut seconds[i]),
+            peak_bytes: peaks[i],
+            alerts: alerts[i],
+        };
+        row.print();
+        rows.push(row);
+    }
+    rows
 }
 
 fn write_workload(o: &Options, p: &workload::Patterns, pack: &str, texts: &[String]) -> PathBuf {
@@ -350,21 +373,26 @@ fn main() {
     extra.insert("synthetic_engine_bytes".into(), (live() - before).into());
     extra.insert("synthetic_stats".into(), serde_json::to_value(engine.stats()).unwrap());
     let floor = Floor::new(&patterns);
-    for &th in o.threads.iter().filter(|_| o.wants("synthetic")) {
-        let p = pool(th);
-        let scanners = Scanners::new(&engine, &p);
-        rows.extend(measure(&o, "synthetic", "fanzha pipeline", th, &texts, || {
-            run_pipeline(&scanners, &texts, &p)
-        }));
-        rows.extend(measure(&o, "synthetic", "rust floor (literals)", th, &texts, || {
-            floor.run(&texts, &p, false)
-        }));
-        rows.extend(measure(&o, "synthetic", "rust floor (literals, daachorse)", th, &texts, || {
-            floor.run_daac(&texts, &p)
-        }));
-        rows.extend(measure(&o, "synthetic", "rust floor (literals+regexes)", th, &texts, || {
-            floor.run(&texts, &p, true)
-        }));
+    let pools: Vec<(usize, rayon::ThreadPool)> = o.threads.iter().map(|&th| (th, pool(th))).collect();
+    if o.wants("synthetic") {
+        let scanners: Vec<Scanners> = pools.iter().map(|(_, p)| Scanners::new(&engine, p)).collect();
+        let mut cases = Vec::new();
+        for ((th, p), scanners) in pools.iter().zip(&scanners) {
+            let (th, texts, floor) = (*th, &texts, &floor);
+            cases.push(Case::new("synthetic", "fanzha pipeline", th, texts, move || {
+                run_pipeline(scanners, texts, p)
+            }));
+            cases.push(Case::new("synthetic", "rust floor (literals)", th, texts, move || {
+                floor.run(texts, p, false)
+            }));
+            cases.push(Case::new("synthetic", "rust floor (literals, daachorse)", th, texts, move || {
+                floor.run_daac(texts, p)
+            }));
+            cases.push(Case::new("synthetic", "rust floor (literals+regexes)", th, texts, move || {
+                floor.run(texts, p, true)
+            }));
+        }
+        rows.extend(measure_all(&o, cases));
     }
 
     // The bundled packs on the real corpus.
@@ -377,20 +405,25 @@ fn main() {
             }
             let corpus = workload::with_scams(corpus);
             let bundled = Engine::bundled().expect("bundled packs");
-            for &th in &o.threads {
-                let p = pool(th);
-                let scanners = Scanners::new(&bundled, &p);
-                rows.extend(measure(&o, "bundled", "fanzha pipeline", th, &corpus, || {
-                    run_pipeline(&scanners, &corpus, &p)
-                }));
-            }
+            let scanners: Vec<Scanners> = pools.iter().map(|(_, p)| Scanners::new(&bundled, p)).collect();
+            let cases = pools
+                .iter()
+                .zip(&scanners)
+                .map(|((th, p), s)| {
+                    let corpus = &corpus;
+                    Case::new("bundled", "fanzha pipeline", *th, corpus, move || run_pipeline(s, corpus, p))
+                })
+                .collect();
+            rows.extend(measure_all(&o, cases));
         }
         Err(e) => eprintln!("skipping the corpus workload: {}: {e}", o.corpus.display()),
     }
 
-    // Scaling with the number of rules.
+    // Scaling with the number of rules: the engines are compiled first, then measured
+    // round-robin, so the ratio between 100 and 10,000 rules holds however noisy the machine.
     let mut scaling = Vec::new();
     let one = pool(1);
+    let mut engines = Vec::new();
     for rules in [100, 1_000, 10_000].into_iter().filter(|_| o.wants("scaling")) {
         let source = workload::scaling_pack(rules);
         let before = live();
@@ -403,10 +436,6 @@ fn main() {
         drop(set);
         let bytes = live() - before;
         let compile_peak = peak() - before;
-        let scanners = Scanners::new(&engine, &one);
-        let row = measure(&o, "scaling", format!("fanzha pipeline, {rules} rules"), 1, &texts, || {
-            run_pipeline(&scanners, &texts, &one)
-        });
         eprintln!(
             "           {rules} rules: parse {parsed:.3} s, parse+compile {total:.3} s, engine {:.1} MiB \
              (peak while compiling {:.1} MiB), {} literals",
@@ -417,33 +446,49 @@ fn main() {
         scaling.push(json!({
             "rules": rules, "parse_seconds": parsed, "compile_seconds": total - parsed,
             "total_seconds": total, "engine_bytes": bytes, "compile_peak_bytes": compile_peak,
-            "literals": engine.stats().literals, "ns_per_message": row.as_ref().map(|r| r.median() / r.messages as f64 * 1e9),
+            "literals": engine.stats().literals,
         }));
-        rows.extend(row);
+        let scanners = Scanners::new(&engine, &one);
+        engines.push((rules, engine, scanners));
+    }
+    let cases = engines
+        .iter()
+        .map(|(rules, _, scanners)| {
+            let (texts, one) = (&texts, &one);
+            Case::new("scaling", format!("fanzha pipeline, {rules} rules"), 1, texts, move || {
+                run_pipeline(scanners, texts, one)
+            })
+        })
+        .collect();
+    for (s, row) in scaling.iter_mut().zip(measure_all(&o, cases)) {
+        s["ns_per_message"] = (row.median() / row.messages as f64 * 1e9).into();
+        rows.push(row);
     }
     extra.insert("scaling".into(), scaling.into());
 
     // `fanzha scan` end to end: the process reads JSON Lines and writes a verdict per line.
     let exe = env!("CARGO_BIN_EXE_fanzha");
     let rules = o.dir.join("synthetic.toml");
+    let mut cases = Vec::new();
     for &th in o.threads.iter().filter(|_| o.wants("cli")) {
         for stateless in [false, true] {
             let name = if stateless { "fanzha scan --stateless" } else { "fanzha scan" };
-            let row = measure(&o, "cli", name, th, &texts, || {
+            let (rules, events) = (&rules, &events);
+            cases.push(Case::new("cli", name, th, &texts, move || {
                 let mut cmd = std::process::Command::new(exe);
-                cmd.arg("scan").arg("--rules").arg(&rules).arg("--threads").arg(th.to_string());
+                cmd.arg("scan").arg("--rules").arg(rules).arg("--threads").arg(th.to_string());
                 if stateless {
                     cmd.arg("--stateless");
                 }
-                let out = cmd.arg(&events).output().expect("run fanzha scan");
+                let out = cmd.arg(events).output().expect("run fanzha scan");
                 assert!(out.status.success(), "fanzha scan failed: {}", String::from_utf8_lossy(&out.stderr));
                 let lines = out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty());
                 const NONE: &[u8] = b"\"level\":\"none\"";
                 lines.filter(|l| !l.windows(NONE.len()).any(|w| w == NONE)).count()
-            });
-            rows.extend(row);
+            }));
         }
     }
+    rows.extend(measure_all(&o, cases));
 
     let doc = json!({
         "runs": o.runs,
