@@ -109,9 +109,10 @@ def write(fz: dict, py: dict | None, m: dict, runs: int, out: Path) -> None:
     L: list[str] = []
     L += ["# Benchmarks", ""]
     L += ["Throughput of fanzha beside what a user would otherwise pick, on the same messages and",
-          "the same patterns, from one command. Figures are medians of "
-          f"{runs} runs; ratios compare figures of the same run. The machines are shared and noisy:",
-          "a single run can be off by half, so compare ratios, not absolute figures across days.", ""]
+          f"the same patterns, from one command. Figures are medians of {runs} runs; ratios compare",
+          "figures of the same run. The machines are shared and noisy: a single run can be off by",
+          "half, so compare ratios, not absolute figures across days. benches/NOTES.md (below) has",
+          "the instruction counts, which do not move with the noise.", ""]
     L += ["```sh", f"python3 benches/run.py --runs {runs}", "```", ""]
     L += ["| machine | |", "|---|---|"]
     for k in ["cpu", "cores", "memory", "os", "rustc", "python", "commit", "date"]:
@@ -154,7 +155,8 @@ def write(fz: dict, py: dict | None, m: dict, runs: int, out: Path) -> None:
     one = mps("synthetic", "fanzha pipeline", 1)
     two = mps("synthetic", "fanzha pipeline", 2)
     if py:
-        L += ["Ratios (fanzha's full pipeline, one thread, over each peer's matching alone):", ""]
+        L += ["Ratios (fanzha's full pipeline, one thread, over each peer's matching alone; fanzha's",
+              "cases run round-robin with each other, the peers right after them):", ""]
         for name, r in peer_rates.items():
             L.append(f"- over Python {name}: **{one / r:.1f}×**")
         pkgs = ", ".join(f"{k} {v}" for k, v in py.get("packages", {}).items())
