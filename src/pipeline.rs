@@ -109,22 +109,47 @@ impl Pipeline {
         let batch_size = self.options.batch.max(1);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(io::Error::other)?;
         let bytes_read = Arc::new(AtomicU64::new(0));
-        let rx = read_lines(reader, 2 * batch_size, Arc::clone(&bytes_read));
+        let rx = read_blocks(reader, Arc::clone(&bytes_read));
         let mut engine = self.live.engine();
         let mut scorer = self.scorer(&engine, threads);
         let mut n = 0u64;
-        let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch_size);
+        // Blocks of whole lines, each with the offset of its first line not yet scored: a
+        // block may hold more lines than a batch takes, and the rest waits for the next batch.
+        let mut blocks: Vec<(Vec<u8>, usize)> = Vec::new();
         loop {
-            batch.clear();
-            let Ok(first) = rx.recv() else { break };
-            batch.push(first?);
-            while batch.len() < batch_size {
+            let mut lines: usize = blocks.iter().map(|(b, at)| count_lines(&b[*at..])).sum();
+            if blocks.is_empty() {
+                let Ok(first) = rx.recv() else { break };
+                let first = first?;
+                lines = count_lines(&first);
+                blocks.push((first, 0));
+            }
+            while lines < batch_size {
                 match rx.try_recv() {
-                    Ok(line) => batch.push(line?),
+                    Ok(block) => {
+                        let block = block?;
+                        lines += count_lines(&block);
+                        blocks.push((block, 0));
+                    }
                     Err(_) => break,
                 }
             }
-            n = batch.last().map_or(n, |l| l.0);
+            // At most `batch_size` lines. Blocks were taken only while short of a batch, so a
+            // batch can end only inside the last block.
+            let mut batch: Vec<(u64, &[u8])> = Vec::with_capacity(lines.min(batch_size));
+            let mut rest = None;
+            'blocks: for (block, at) in &blocks {
+                let mut pos = *at;
+                for line in block[*at..].split_inclusive(|&b| b == b'\n') {
+                    if batch.len() == batch_size {
+                        rest = Some(pos);
+                        break 'blocks;
+                    }
+                    n += 1;
+                    batch.push((n, line));
+                    pos += line.len();
+                }
+            }
             // One rule-set version per batch: an event is scored once, by the engine current
             // when its batch started.
             let current = self.live.engine();
@@ -149,6 +174,15 @@ impl Pipeline {
                 writer.flush()?;
             }
             progress(Progress { lines: n, bytes: bytes_read.load(Ordering::Relaxed) });
+            drop(batch);
+            match rest {
+                Some(at) => {
+                    let last = blocks.pop().expect("a batch ends inside a block");
+                    blocks.clear();
+                    blocks.push((last.0, at));
+                }
+                None => blocks.clear(),
+            }
         }
         writer.flush()?;
         Ok(n)
@@ -163,30 +197,59 @@ impl Pipeline {
     }
 }
 
-/// A reader thread: numbered lines into a channel of `capacity` lines, which bounds the input
-/// held in memory. Ends at end of input, on a read error (sent on), or when nobody listens.
-fn read_lines<R: BufRead + Send + 'static>(
+/// Blocks of input in flight between the reader thread and the scorer, at most: with the
+/// reader's buffer size, this bounds the input held in memory.
+const BLOCKS_IN_FLIGHT: usize = 64;
+
+/// A reader thread: the input in blocks of whole lines, into a channel. Ends at end of input
+/// (a last line without a newline is its own block), on a read error (sent on), or when
+/// nobody listens.
+///
+/// A block is everything the reader has buffered, cut after its last newline: whole lines
+/// travel together, one allocation and one hand-over for dozens of lines, yet a line is never
+/// held back waiting for more input (the reader blocks only when its buffer is empty), so a
+/// live stream flows line by line.
+fn read_blocks<R: BufRead + Send + 'static>(
     mut reader: R,
-    capacity: usize,
     bytes_read: Arc<AtomicU64>,
-) -> std::sync::mpsc::Receiver<io::Result<(u64, Vec<u8>)>> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
+) -> std::sync::mpsc::Receiver<io::Result<Vec<u8>>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(BLOCKS_IN_FLIGHT);
     std::thread::spawn(move || {
-        let mut n = 0u64;
+        // The start of a line whose end has not been read yet.
+        let mut partial: Vec<u8> = Vec::new();
         loop {
-            let mut buf = Vec::new();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) => break,
-                Ok(len) => {
-                    bytes_read.fetch_add(len as u64, Ordering::Relaxed);
-                    n += 1;
-                    if tx.send(Ok((n, buf))).is_err() {
-                        break;
-                    }
-                }
+            let buf = match reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     let _ = tx.send(Err(e));
-                    break;
+                    return;
+                }
+            };
+            if buf.is_empty() {
+                if !partial.is_empty() {
+                    let _ = tx.send(Ok(partial));
+                }
+                return;
+            }
+            let len = buf.len();
+            let block = match buf.iter().rposition(|&b| b == b'\n') {
+                Some(last) => {
+                    let mut block = std::mem::take(&mut partial);
+                    block.extend_from_slice(&buf[..=last]);
+                    partial.extend_from_slice(&buf[last + 1..]);
+                    Some(block)
+                }
+                None => {
+                    partial.extend_from_slice(buf);
+                    None
+                }
+            };
+            reader.consume(len);
+            bytes_read.fetch_add(len as u64, Ordering::Relaxed);
+            if let Some(block) = block {
+                if tx.send(Ok(block)).is_err() {
+                    return;
                 }
             }
         }
@@ -194,8 +257,13 @@ fn read_lines<R: BufRead + Send + 'static>(
     rx
 }
 
+/// Lines in a block: its newlines, and a last line without one.
+fn count_lines(block: &[u8]) -> usize {
+    block.iter().filter(|&&b| b == b'\n').count() + usize::from(block.last().is_some_and(|&b| b != b'\n'))
+}
+
 /// Scores a batch event by event, one scanner per worker.
-fn scan(scanners: &[Mutex<Scanner>], batch: &[(u64, Vec<u8>)], version: Option<&str>) -> Vec<Vec<u8>> {
+fn scan(scanners: &[Mutex<Scanner>], batch: &[(u64, &[u8])], version: Option<&str>) -> Vec<Vec<u8>> {
     batch
         .par_chunks(CHUNK)
         .map(|chunk| {
@@ -215,7 +283,7 @@ fn scan(scanners: &[Mutex<Scanner>], batch: &[(u64, Vec<u8>)], version: Option<&
 
 /// Scores a batch through the monitor: lines parsed in parallel, the events observed in input
 /// order, the verdicts and error records rendered in parallel.
-fn observe(monitor: &mut Monitor, batch: &[(u64, Vec<u8>)], version: Option<&str>) -> Vec<Vec<u8>> {
+fn observe(monitor: &mut Monitor, batch: &[(u64, &[u8])], version: Option<&str>) -> Vec<Vec<u8>> {
     let parsed: Vec<Result<Event, String>> =
         batch.par_iter().with_min_len(CHUNK).map(|(_, line)| parse(line)).collect();
     let mut events = Vec::with_capacity(parsed.len());
@@ -297,4 +365,57 @@ struct Versioned<'a> {
     #[serde(flatten)]
     verdict: &'a Verdict,
     rules: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines cut across reads at every place, a last line without a newline, CRLF, an empty
+    /// line and a line that is not UTF-8: whatever the reader's buffer size, every line gets
+    /// exactly one result, in order, the same as with one big buffer; and no batch is larger
+    /// than asked, however many lines one read brings.
+    #[test]
+    fn lines_cut_across_reads_each_get_one_result_in_order() {
+        let mut input = Vec::new();
+        for i in 0..40 {
+            input.extend_from_slice(
+                format!("{{\"kind\":\"message\",\"id\":\"m{i}\",\"text\":\"老板先出票{i}\"}}").as_bytes(),
+            );
+            input.extend_from_slice(if i % 7 == 3 { b"\r\n" } else { b"\n" });
+            if i % 13 == 5 {
+                input.extend_from_slice(b"\n\xff\xfe\n");
+            }
+        }
+        input.extend_from_slice(b"{\"kind\":\"message\",\"id\":\"last\",\"text\":\"x\"}");
+        let live = Arc::new(LiveEngine::new(Engine::bundled().unwrap()));
+        let run = |capacity: usize, batch: usize| {
+            let reader = std::io::BufReader::with_capacity(capacity, std::io::Cursor::new(input.clone()));
+            let options = PipelineOptions { threads: 2, batch, ..PipelineOptions::default() };
+            let mut out = Vec::new();
+            let mut seen = 0;
+            let n = Pipeline::new(Arc::clone(&live), options)
+                .run(reader, &mut out, |p| {
+                    assert!(
+                        p.lines - seen <= batch as u64,
+                        "a batch of {} lines over {batch}",
+                        p.lines - seen
+                    );
+                    seen = p.lines;
+                })
+                .unwrap();
+            (n, String::from_utf8(out).unwrap())
+        };
+        let (n, whole) = run(1 << 16, 8192);
+        let lines: Vec<&str> = whole.lines().collect();
+        assert_eq!(n as usize, lines.len());
+        assert_eq!(lines.len(), 40 + 3 * 2 + 1);
+        assert!(lines[0].starts_with("{\"id\":\"m0\""));
+        assert!(lines.last().unwrap().starts_with("{\"id\":\"last\""));
+        assert!(whole.contains("\"error\":\"empty line\""));
+        assert!(whole.contains("\"error\":\"invalid UTF-8 at byte 1\""));
+        for (capacity, batch) in [(1, 1), (3, 2), (17, 5), (64, 1000), (1 << 16, 3)] {
+            assert_eq!(run(capacity, batch), (n, whole.clone()), "buffer {capacity}, batch {batch}");
+        }
+    }
 }

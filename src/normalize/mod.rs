@@ -29,7 +29,7 @@ use table::{lookup, lookup_in, multi, same_class};
 ///
 /// The scanner folds the text alone first: most messages hit nothing, and the offset map
 /// costs more to build than the text. Only a message whose rules need positions (evidence,
-/// `near`) is folded again with the map ([`Folded::locate`]).
+/// `near`) is folded again with the map.
 #[derive(Debug, Default, Clone)]
 pub struct Folded {
     text: String,
