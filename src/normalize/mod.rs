@@ -20,7 +20,7 @@ pub(crate) mod amount;
 mod table;
 
 pub(crate) use table::Class;
-use table::{lookup, lookup_in, multi, same_class};
+use table::{class_of_same, lookup, lookup_entry, lookup_in, multi, same_code};
 
 /// A folded text with its offset map back to the original.
 ///
@@ -157,14 +157,17 @@ impl Folded {
                 // digits): those stretches are copied whole.
                 let start = pos;
                 let mut copied = pos;
-                let mut last = (state.last, state.last_char as u32);
+                // The last character written, as (class, code point), with the class of a
+                // self-folding one kept as its summary code until the run ends.
+                let mut last = (0u8, state.last, state.last_char as u32);
                 while pos < bytes.len() {
                     let (cp, len) = decode(bytes, pos);
-                    if let Some(class) = same_class(table, cp) {
-                        last = (class, cp);
+                    let code = same_code(table, cp);
+                    if code != 0 {
+                        last = (code, Class::Sep, cp);
                     } else {
                         let c = char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER);
-                        let (class, payload) = lookup_in(table, c);
+                        let (class, payload) = lookup_entry(table, c);
                         if !matches!(class, Class::Cjk | Class::Ascii | Class::Word) {
                             // Handled below, without reading it twice.
                             looked_up = Some((c, len, class, payload));
@@ -174,7 +177,7 @@ impl Folded {
                         self.text.push_str(&original[copied..pos]);
                         self.text.push(folded);
                         copied = pos + len;
-                        last = (class, folded as u32);
+                        last = (0, class, folded as u32);
                     }
                     pos += len;
                     i += 1;
@@ -182,8 +185,8 @@ impl Folded {
                 }
                 if pos > start {
                     self.text.push_str(&original[copied..pos]);
-                    state.last = last.0;
-                    state.last_char = char::from_u32(last.1).unwrap_or_default();
+                    state.last = if last.0 != 0 { class_of_same(last.0) } else { last.1 };
+                    state.last_char = char::from_u32(last.2).unwrap_or_default();
                 }
                 if pos >= bytes.len() {
                     break;

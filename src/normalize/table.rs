@@ -94,17 +94,23 @@ pub(crate) fn lookup(c: char) -> (Class, u32) {
     lookup_in(bmp(), c)
 }
 
-/// The class of code point `cp` if it folds to itself (the common case), from the small summary table.
+/// Whether code point `cp` folds to itself (the common case), from the small summary table:
+/// 0 if not, else the code of its class (see [`class_of_same`]).
 #[inline(always)]
-pub(crate) fn same_class(bmp: &Bmp, cp: u32) -> Option<Class> {
+pub(crate) fn same_code(bmp: &Bmp, cp: u32) -> u8 {
     if cp >= 0x1_0000 {
-        return None;
+        return 0;
     }
-    match (bmp.same[(cp as u16 / 4) as usize] >> ((cp % 4) * 2)) & 3 {
-        1 => Some(Class::Cjk),
-        2 => Some(Class::Ascii),
-        3 => Some(Class::Word),
-        _ => None,
+    (bmp.same[(cp as u16 / 4) as usize] >> ((cp % 4) * 2)) & 3
+}
+
+/// The class a non-zero [`same_code`] stands for.
+#[inline(always)]
+pub(crate) fn class_of_same(code: u8) -> Class {
+    match code {
+        1 => Class::Cjk,
+        2 => Class::Ascii,
+        _ => Class::Word,
     }
 }
 
@@ -112,13 +118,18 @@ pub(crate) fn same_class(bmp: &Bmp, cp: u32) -> Option<Class> {
 #[inline(always)]
 pub(crate) fn lookup_in(bmp: &Bmp, c: char) -> (Class, u32) {
     let cp = c as u32;
+    match same_code(bmp, cp) {
+        0 => lookup_entry(bmp, c),
+        code => (class_of_same(code), cp),
+    }
+}
+
+/// [`lookup_in`] for a character whose [`same_code`] is known to be 0: the full table only.
+#[inline(always)]
+pub(crate) fn lookup_entry(bmp: &Bmp, c: char) -> (Class, u32) {
+    let cp = c as u32;
     let entry = if cp < 0x1_0000 {
-        match (bmp.same[(cp as u16 / 4) as usize] >> ((cp % 4) * 2)) & 3 {
-            1 => return (Class::Cjk, cp),
-            2 => return (Class::Ascii, cp),
-            3 => return (Class::Word, cp),
-            _ => bmp.entries[cp as u16 as usize],
-        }
+        bmp.entries[cp as u16 as usize]
     } else {
         // Outside the BMP (CJK extensions, emoji, mathematical letters) is rare: binary search
         // the runs instead of keeping a 4 MiB array.
