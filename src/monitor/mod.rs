@@ -351,14 +351,17 @@ impl Monitor {
         let scanners = &self.scanners;
         if !parallel {
             let mut scanner = lock(&scanners[0]);
-            return events.iter().map(|e| scanner.evaluate(inner, e.text(), e.kind(), Some(e))).collect();
+            return events
+                .iter()
+                .map(|e| scanner.scratch.evaluate(inner, e.text(), e.kind(), Some(e)))
+                .collect();
         }
         let chunks: Vec<Vec<Evaluation>> = events
             .par_chunks(CHUNK)
             .map(|chunk| {
                 let worker = rayon::current_thread_index().unwrap_or(0) % scanners.len();
                 let mut scanner = lock(&scanners[worker]);
-                chunk.iter().map(|e| scanner.evaluate(inner, e.text(), e.kind(), Some(e))).collect()
+                chunk.iter().map(|e| scanner.scratch.evaluate(inner, e.text(), e.kind(), Some(e))).collect()
             })
             .collect();
         chunks.into_iter().flatten().collect()

@@ -37,7 +37,8 @@ pub(crate) struct AtomHit {
 #[derive(Debug)]
 pub struct Scanner {
     engine: Engine,
-    scratch: Scratch,
+    /// The monitor evaluates through it with the engine it holds, which may be newer.
+    pub(crate) scratch: Scratch,
     /// Keep hits that repeat another hit's evidence (for running rule examples, which ask
     /// whether each rule fired, not what the verdict counts).
     pub(crate) keep_duplicates: bool,
@@ -145,17 +146,6 @@ impl Scanner {
         let inner = &self.engine.inner;
         let e = self.scratch.evaluate(inner, text, kind, event);
         score(inner, e.hits, e.cap_level, self.keep_duplicates)
-    }
-
-    /// See [`Scratch::evaluate`]; `inner` is the engine's, or a newer one the monitor holds.
-    pub(crate) fn evaluate(
-        &mut self,
-        inner: &Inner,
-        text: &str,
-        kind: EventKind,
-        event: Option<&Event>,
-    ) -> Evaluation {
-        self.scratch.evaluate(inner, text, kind, event)
     }
 }
 
