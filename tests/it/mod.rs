@@ -1,3 +1,4 @@
+mod bad_input;
 mod bundled;
 pub(super) mod cli;
 mod conformance;

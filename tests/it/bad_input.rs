@@ -1,0 +1,701 @@
+//! Bad input, each a test: rule files and event streams that are broken on purpose.
+//!
+//! Rule problems are [`Diagnostic`]s located by file, line and column, and the column points
+//! at the offending value; a stream gives exactly one output line per input line, in order,
+//! an unreadable line giving `{"line":N,"error":"..."}` that names what is wrong without
+//! repeating what the line said (privacy: the text and any phone number in it stay out of
+//! the output); nothing panics, nothing hangs. Through the library and through `fanzha`.
+//!
+//! Behaviour found wrong today is tested in `bad_input_pending.rs` (not compiled in).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use fanzha::{
+    Diagnostic, Engine, Event, Level, LiveEngine, Monitor, MonitorConfig, Pipeline, PipelineOptions, RuleSet,
+};
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bad");
+const HEAD: &str = "[pack]\nid = \"t\"\nversion = \"1\"\n";
+/// A phone number and the scam phrase the bad lines carry: never to be echoed in an error.
+const PHONE: &str = "13812345678";
+const PHRASE: &str = "先出票";
+
+fn data(name: &str) -> String {
+    format!("{DATA}/{name}")
+}
+
+/// A pack with one rule `t.r` whose `when` is written on line 9, from column 8.
+fn rule(when: &str) -> String {
+    format!("{HEAD}[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {when}\n")
+}
+
+/// The diagnostics of a source that must fail to load or compile.
+fn diagnostics(name: &str, source: &str) -> Vec<Diagnostic> {
+    match RuleSet::from_str(name, source).and_then(|r| Engine::new(&r)) {
+        Ok(_) => panic!("{name} should have been rejected"),
+        Err(e) => {
+            assert!(!e.diagnostics().is_empty(), "{name}: an error without diagnostics: {e}");
+            e.diagnostics().to_vec()
+        }
+    }
+}
+
+/// Runs `f` on a thread of its own and waits at most `limit` for it: a hang fails the test
+/// instead of stalling the run, and a stack overflow shows as the thread dying.
+fn within<T: Send + 'static>(limit: Duration, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => v,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no answer within {limit:?}"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: the thread died (panic or overflow)"),
+    }
+}
+
+fn fanzha(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fanzha"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fanzha");
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    // Fed from another thread so large input and output cannot fill both pipes.
+    let feeder = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_no_panic(out: &Output) {
+    let err = stderr(out);
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "fanzha panicked:\n{err}");
+}
+
+// ---------------------------------------------------------------- rule files
+
+#[test]
+fn a_rule_file_with_invalid_utf8_is_located_at_the_bad_byte() {
+    // Line 7 is `title = "先\xff\xfe"`: the first bad byte is the 11th character of the line.
+    let path = data("bad_utf8.toml");
+    for result in [RuleSet::from_path(&path), {
+        let mut b = RuleSet::builder();
+        b.add_path(DATA.to_string() + "/dup_ids.toml").add_path(&path);
+        b.build()
+    }] {
+        let e = result.expect_err("not UTF-8");
+        let d =
+            e.diagnostics().iter().find(|d| d.file.ends_with("bad_utf8.toml")).expect("located in the file");
+        assert_eq!((d.code, d.line, d.column), ("E009", 7, 11), "{d}");
+        assert!(d.message.contains("UTF-8"), "{d}");
+    }
+    let out = fanzha(&["check", &path], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bad_utf8.toml:7:11: error[E009]"), "{}", stderr(&out));
+    assert_no_panic(&out);
+    // The same through `scan --rules`: refused before any input is read, nothing on stdout.
+    let out = fanzha(&["scan", "--rules", &path], b"{\"kind\":\"message\",\"text\":\"x\"}\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("bad_utf8.toml:7:11"), "{}", stderr(&out));
+}
+
+#[test]
+fn truncated_and_mistyped_rule_files_point_at_the_value() {
+    // `title = "cut off` with no closing quote and no newline at the end: line 7.
+    let e = RuleSet::from_path(data("truncated.toml")).unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!((d.code, d.line), ("E001", 7), "{d}");
+    assert!((9..=17).contains(&d.column), "the column points into the unterminated string: {d}");
+    assert_eq!(d.rule.as_deref(), Some("tr.r"), "{d}");
+    // `points = "seventy"`: the value, column 10.
+    let e = RuleSet::from_path(data("wrong_types.toml")).unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!((d.code, d.line, d.column), ("E001", 9, 10), "{d}");
+    assert_eq!(d.rule.as_deref(), Some("wt.r"), "{d}");
+    // Half a file, cut at every line: always located, never a panic.
+    let whole = std::fs::read_to_string(data("dup_ids.toml")).unwrap();
+    for cut in (0..whole.len()).filter(|&i| whole.is_char_boundary(i)) {
+        let part = &whole[..cut];
+        if let Err(e) = RuleSet::from_str("part.toml", part) {
+            for d in e.diagnostics() {
+                let lines = part.lines().count().max(1);
+                assert!(d.line >= 1 && d.line <= lines + 1 && d.column >= 1, "cut at {cut}: {d}");
+            }
+        }
+    }
+    // Wrong-typed values of every kind, each at its own line and column.
+    for (when, value) in [
+        ("{ any = \"先出票\" }", "\"先出票\""),
+        ("{ any = [42] }", "42"),
+        ("{ amount = { ge = \"five\" } }", "\"five\""),
+        ("{ near = [[\"a\"], [\"b\"]], within = -3 }", "-3"),
+        ("{ field = { name = 7, eq = 1 } }", "7"),
+    ] {
+        let d = diagnostics("t.toml", &rule(when));
+        assert_eq!((d[0].code, d[0].line), ("E001", 9), "{when}: {}", d[0]);
+        let column = 8 + when[..when.find(value).unwrap()].chars().count();
+        assert_eq!(d[0].column, column, "{when}: {} should point at {value}", d[0]);
+    }
+}
+
+#[test]
+fn duplicate_ids_are_each_located_at_the_second_definition() {
+    let e = RuleSet::from_path(data("dup_ids.toml")).unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!((d.code, d.line, d.column), ("E002", 13, 6), "{d}");
+    assert_eq!(d.rule.as_deref(), Some("d.print-first"));
+    // Across files of one set: the same pack id twice, a set defined twice.
+    let a = "[pack]\nid = \"same\"\nversion = \"1\"\n[sets]\nbig = [\"大客户\"]\n";
+    let mut b = RuleSet::builder();
+    b.add_source("a.toml", a).add_source("b.toml", a);
+    let d = b.build().unwrap_err().diagnostics().to_vec();
+    assert!(
+        d.iter().any(|d| (d.code, d.file.as_str(), d.line, d.column) == ("E002", "b.toml", 2, 6)),
+        "{d:?}"
+    );
+    assert!(
+        d.iter().any(|d| d.code == "E002" && d.file == "b.toml" && d.line == 5 && d.message.contains("big")),
+        "{d:?}"
+    );
+    let out = fanzha(&["check", "--json", &data("dup_ids.toml")], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (first["code"].as_str(), first["line"].as_u64(), first["column"].as_u64()),
+        (Some("E002"), Some(13), Some(6))
+    );
+}
+
+#[test]
+fn pathological_regexes_compile_and_run_in_linear_time() {
+    let rules = RuleSet::from_path(data("pathological.toml")).unwrap();
+    let engine = Engine::new(&rules).unwrap();
+    // `(a+)+$` on the input that makes backtracking engines take exponential time.
+    let e = engine.clone();
+    let v = within(Duration::from_secs(60), "(a+)+$", move || {
+        let near_miss = "a".repeat(100_000) + "b";
+        let miss = e.scan_text(&near_miss);
+        let hit = e.scan_text(&("b".to_string() + &"a".repeat(100_000)));
+        (miss, hit)
+    });
+    assert!(v.0.hits.iter().all(|h| &*h.rule != "p.nested-plus"), "`$` is not at the end");
+    assert_eq!(
+        v.1.hits.iter().find(|h| &*h.rule == "p.nested-plus").map(|h| h.spans.clone()),
+        Some(vec![[1, 100_001]])
+    );
+    // `(x{5}){5}{5}{5}{5}` is 3125 x's exactly: found in a longer run, missed in a shorter one.
+    let v = within(Duration::from_secs(60), "(x{5}){5}{5}{5}{5}", move || {
+        (engine.scan_text(&"x".repeat(3124)), engine.scan_text(&format!("y{}", "x".repeat(4000))))
+    });
+    assert!(v.0.hits.iter().all(|h| &*h.rule != "p.nested-counts"));
+    assert_eq!(
+        v.1.hits.iter().find(|h| &*h.rule == "p.nested-counts").map(|h| h.spans.clone()),
+        Some(vec![[1, 3126]])
+    );
+    // Through the command as well.
+    let input = format!("{{\"kind\":\"message\",\"id\":\"a\",\"text\":\"{}!\"}}\n", "a".repeat(50_000));
+    let out = fanzha(&["scan", "--rules", &data("pathological.toml")], input.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("{\"id\":\"a\",\"level\":\"none\""));
+}
+
+#[test]
+fn regexes_too_large_or_matching_nothing_are_rejected_where_written() {
+    // `(x{1000}){1000}` is a million states: refused at the term, column 24 of line 10.
+    let e = RuleSet::from_path(data("regex_too_big.toml")).unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!((d.code, d.line, d.column), ("E004", 10, 24), "{d}");
+    assert_eq!(d.rule.as_deref(), Some("big.r"));
+    let out = fanzha(&["check", &data("regex_too_big.toml")], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("regex_too_big.toml:10:24: error[E004]"), "{}", stderr(&out));
+    for pattern in [
+        r"\w{500}",
+        r"(?i)\w{1000}",
+        r"[\p{L}]{300}",
+        r"a*",
+        r"\b",
+        r"$",
+        r"x|",
+        r"(?:)",
+        r"先(?=出)",
+        r"(",
+        r"[z-a]",
+    ] {
+        let d = diagnostics("t.toml", &rule(&format!("{{ any = [\"a\", {:?}] }}", format!("/{pattern}/"))));
+        assert_eq!((d[0].code, d[0].line, d[0].column), ("E004", 9, 22), "/{pattern}/: {}", d[0]);
+    }
+}
+
+#[test]
+fn a_200000_way_alternation_compiles_in_bounded_time_or_is_refused_where_written() {
+    let words: Vec<String> = (0..200_000).map(|i| format!("k{i}z")).collect();
+    let source = rule(&format!("{{ any = [\"/{}/\"] }}", words.join("|")));
+    let result = within(Duration::from_secs(300), "200,000-way alternation", move || {
+        RuleSet::from_str("t.toml", &source).and_then(|r| Engine::new(&r))
+    });
+    match result {
+        Ok(engine) => {
+            let v = within(Duration::from_secs(60), "scan", move || {
+                (engine.scan_text("订单号 k199999z 已付"), engine.scan_text(&"k1y ".repeat(10_000)))
+            });
+            assert_eq!(v.0.hits.len(), 1);
+            assert_eq!(v.0.hits[0].evidence, ["k199999z"]);
+            assert!(v.1.hits.is_empty());
+        }
+        Err(e) => {
+            let d = &e.diagnostics()[0];
+            assert_eq!((d.line, d.column), (9, 17), "refused, at the term: {d}");
+        }
+    }
+    // The same size as literals.
+    let literals: Vec<String> = (0..200_000).map(|i| format!("\"词{i}号\"")).collect();
+    let source = format!("{HEAD}pinyin = false\n[[rule]]\nid = \"t.r\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {{ any = [{}] }}\n", literals.join(", "));
+    let result = within(Duration::from_secs(300), "200,000 literals", move || {
+        RuleSet::from_str("t.toml", &source).and_then(|r| Engine::new(&r))
+    });
+    match result {
+        Ok(engine) => assert_eq!(engine.scan_text("找词199999号").hits.len(), 1),
+        Err(e) => assert_eq!(e.diagnostics()[0].line, 10, "{e}"),
+    }
+}
+
+/// `depth` `all_of`s around one `any`.
+fn nested(depth: usize) -> String {
+    let mut c = "{ any = [\"先出票\"] }".to_string();
+    for _ in 0..depth {
+        c = format!("{{ all_of = [{c}] }}");
+    }
+    c
+}
+
+#[test]
+fn deeply_nested_conditions_are_refused_where_they_go_too_deep() {
+    // The first depth refused is reported at the innermost condition: each level adds 12
+    // characters (`{ all_of = [`) after `when = ` (7).
+    let first_refused = (1..=64)
+        .find(|&depth| RuleSet::from_str("t.toml", &rule(&nested(depth))).is_err())
+        .expect("some depth up to 64 is refused");
+    assert!(first_refused >= 8, "ordinary nesting is allowed");
+    let d = diagnostics("t.toml", &rule(&nested(first_refused)));
+    assert_eq!((d[0].line, d[0].column), (9, 8 + 12 * first_refused), "{}", d[0]);
+    assert!(d[0].code == "E005" || d[0].code == "E010", "a condition or limit error: {}", d[0]);
+    assert_eq!(d[0].rule.as_deref(), Some("t.r"));
+    assert!(d[0].message.contains("nest"), "{}", d[0]);
+    // Ten thousand levels: refused with a location on the line, no stack overflow, on a thread
+    // with the ordinary 2 MiB stack.
+    let source = rule(&nested(10_000));
+    let len = source.lines().nth(8).unwrap().chars().count();
+    let d = within(Duration::from_secs(120), "10,000-deep condition", move || {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || RuleSet::from_str("t.toml", &source).map(|_| ()))
+            .unwrap()
+            .join()
+            .expect("no stack overflow")
+    })
+    .unwrap_err();
+    let d = &d.diagnostics()[0];
+    assert_eq!(d.line, 9, "{d}");
+    assert!((8..=len).contains(&d.column), "{d}");
+    assert_eq!(d.rule.as_deref(), Some("t.r"));
+}
+
+// ---------------------------------------------------------------- events
+
+#[test]
+fn unreadable_events_say_which_field_and_never_what_it_held() {
+    for (line, says) in [
+        (r#"{"kind":"message"}"#, "text"),
+        (r#"{"kind":"message","text":13812345678}"#, "`text` must be a string"),
+        (r#"{"kind":"message","text":["13812345678"]}"#, "`text` must be a string"),
+        (r#"{"kind":"message","text":null}"#, "`text`"),
+        (r#"{"kind":"message","id":{"phone":"13812345678"},"text":"先出票"}"#, "`id` must be"),
+        (r#"{"kind":"message","id":[13812345678],"text":"先出票"}"#, "`id` must be"),
+        (r#"{"kind":"message","text":"先出票","ts":"13812345678"}"#, "`ts` must be"),
+        (r#"{"kind":"message","text":"先出票","ts":true}"#, "`ts` must be"),
+        (r#"{"kind":"message","text":"先出票","ts":1.5e300}"#, "`ts` must be"),
+        (r#"{"kind":"message","text":"先出票","ts":"2025-13-45T99:00:00+08:00"}"#, "`ts` must be"),
+        (r#"{"kind":"transaction","amount":5,"memo":["13812345678"]}"#, "`memo` must be a string"),
+        (r#"{"kind":"transaction","amount":5,"memo":{"先出票":1}}"#, "`memo` must be a string"),
+        (r#"{"text":"先出票 13812345678"}"#, "missing field `kind`"),
+        (r#"{"kind":7,"text":"先出票 13812345678"}"#, "`kind` must be a string"),
+        (r#"{"kind":null,"text":"先出票 13812345678"}"#, "`kind` must be a string"),
+        (r#"{"kind":"fax","text":"先出票 13812345678"}"#, "unknown event kind"),
+        (r#"{"kind":"Message","text":"先出票 13812345678"}"#, "unknown event kind"),
+        (r#""先出票 13812345678""#, "must be a JSON object"),
+        (r#"13812345678"#, "must be a JSON object"),
+        (r#"[{"kind":"message","text":"先出票"}]"#, "must be a JSON object"),
+        (r#"null"#, "must be a JSON object"),
+        (r#"{"kind":"message","text":"先出票 13812345678""#, "invalid JSON: EOF"),
+        (r#"{"kind":"message","text":"先出票 13812345678"} {}"#, "invalid JSON: trailing"),
+        (r#"{"kind":"message","text":"先出票 13812345678",}"#, "invalid JSON"),
+        (r#"{"kind":"message","text":'先出票 13812345678'}"#, "invalid JSON"),
+        (r#"{"kind":"message","text":"先出票 13812345678\q"}"#, "invalid JSON"),
+        (r#"{"kind":"message","text":"先出票 13812345678","x":"\ud800"}"#, "invalid JSON"),
+        (r#"{"kind":"message","text":"先出票 13812345678","x":tru}"#, "invalid JSON"),
+        ("{\"kind\":\"message\",\"text\":\"先出票\n13812345678\"}", "invalid JSON"),
+    ] {
+        let e = Event::from_json(line).expect_err(line).to_string();
+        assert!(e.contains(says), "{line}: {e}");
+        assert!(!e.contains(PHONE) && !e.contains(PHRASE), "{line}: the error echoes the input: {e}");
+    }
+}
+
+#[test]
+fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
+    for depth in [200, 10_000, 1_000_000] {
+        let line = format!(
+            "{{\"kind\":\"message\",\"text\":\"先出票 {PHONE}\",\"x\":{}1{}}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let e = within(Duration::from_secs(60), "deep JSON", move || {
+            std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || Event::from_json(&line).map(|_| ()).map_err(|e| e.to_string()))
+                .unwrap()
+                .join()
+                .expect("no stack overflow")
+        })
+        .unwrap_err();
+        assert!(e.contains("recursion limit"), "{depth}: {e}");
+        assert!(!e.contains(PHONE), "{e}");
+    }
+    // Nesting a little way is an ordinary extra field.
+    let ok = format!("{{\"kind\":\"message\",\"text\":\"x\",\"x\":{}1{}}}", "[".repeat(100), "]".repeat(100));
+    assert!(Event::from_json(&ok).is_ok());
+}
+
+#[test]
+fn amounts_that_are_not_money_are_refused_naming_the_field() {
+    let tx = |amount: &str| {
+        format!("{{\"kind\":\"transaction\",\"amount\":{amount},\"memo\":\"先出票 {PHONE}\"}}")
+    };
+    for (amount, says) in [
+        ("-5", "`amount` must be between 0 and"),
+        ("-0.001", "`amount` must be between 0 and"),
+        ("-1e300", "`amount` must be between 0 and"),
+        ("1e300", "`amount` must be between 0 and"),
+        ("10000000000000.01", "`amount` must be between 0 and"),
+        ("99999999999999999999999", "`amount` must be between 0 and"),
+        ("\"20000\"", "`amount` must be a number"),
+        ("\"二万\"", "`amount` must be a number"),
+        ("\"NaN\"", "`amount` must be a number"),
+        ("null", "`amount` must be a number"),
+        ("true", "`amount` must be a number"),
+        ("[20000]", "`amount` must be a number"),
+        ("{\"value\":20000}", "`amount` must be a number"),
+        // Not JSON at all: refused by the JSON reader, with a position rather than a name.
+        ("NaN", "invalid JSON"),
+        ("Infinity", "invalid JSON"),
+        ("-Infinity", "invalid JSON"),
+        ("1e400", "invalid JSON: number out of range"),
+        ("0x10", "invalid JSON"),
+        ("+5", "invalid JSON"),
+        ("05", "invalid JSON"),
+    ] {
+        let line = tx(amount);
+        let e = Event::from_json(&line).expect_err(&line).to_string();
+        assert!(e.contains(says), "{amount}: {e}");
+        assert!(!e.contains(PHONE) && !e.contains(PHRASE), "{amount}: {e}");
+    }
+    let missing = format!("{{\"kind\":\"transaction\",\"memo\":\"{PHONE}\"}}");
+    assert_eq!(Event::from_json(&missing).unwrap_err().to_string(), "a transaction needs an `amount`");
+    // Documented coercions: amounts are exact fen, rounded to the nearest; -0 is 0; up to
+    // 10^13 yuan; a message's `amount` is an ordinary field, not money.
+    for (amount, fen) in [
+        ("0", 0),
+        ("-0.0", 0),
+        ("0.001", 0),
+        ("0.005", 1),
+        ("0.1", 10),
+        ("20000", 2_000_000),
+        ("20000.0", 2_000_000),
+        ("2e4", 2_000_000),
+        ("10000000000000", 1_000_000_000_000_000),
+    ] {
+        assert_eq!(Event::from_json(&tx(amount)).unwrap().amount_fen(), Some(fen), "{amount}");
+    }
+    let m = Event::from_json(r#"{"kind":"message","text":"x","amount":"lots"}"#).unwrap();
+    assert_eq!(m.amount_fen(), None);
+}
+
+#[test]
+fn empty_and_huge_messages_are_scanned() {
+    let engine = Engine::bundled().unwrap();
+    for quiet in ["", " ", "\u{200b}\u{200b}", "\u{feff}", "\0", "🙂🙂🙂", "\u{0301}"] {
+        let v = engine.scan_text(quiet);
+        assert_eq!((v.level, v.hits.len()), (Level::None, 0), "{quiet:?}");
+    }
+    let e = Event::from_json(r#"{"kind":"message","id":"e","text":""}"#).unwrap();
+    assert_eq!(engine.scan(&e).level, Level::None);
+    let e = Event::from_json(r#"{"kind":"transaction","id":"t","amount":1,"memo":""}"#).unwrap();
+    assert_eq!(engine.scan(&e).level, Level::None);
+    // 4 MiB of chat, the scam phrase at the very end: found, with its span in characters.
+    let filler = "今天天气很好，大家吃了吗？Fine, thanks. ".repeat(4 << 20 >> 6);
+    let at = filler.chars().count();
+    let text = format!("{filler}老板先出票，钱等下转你");
+    let e = engine.clone();
+    let t = text.clone();
+    let v = within(Duration::from_secs(120), "4 MiB message", move || e.scan_text(&t));
+    assert!(v.level >= Level::Warn, "{}", v.to_json());
+    let first = v.hits.iter().flat_map(|h| h.spans.iter()).map(|s| s[0]).min().unwrap();
+    assert!(first >= at, "spans count characters of the original text: {first} < {at}");
+    // The same message as one line of a stream, between two small ones.
+    let line = serde_json::json!({"kind": "message", "id": "huge", "text": text}).to_string();
+    let input = format!("{{\"kind\":\"message\",\"id\":\"a\",\"text\":\"\"}}\n{line}\n{{\"kind\":\"message\",\"id\":\"b\",\"text\":\"x\"}}\n");
+    let out = pipeline(input.as_bytes(), PipelineOptions::default());
+    assert_eq!(ids(&out), ["a", "huge", "b"]);
+    assert!(
+        out[1].contains("\"level\":\"warn\"") || out[1].contains("\"level\":\"block\""),
+        "{}",
+        &out[1][..200.min(out[1].len())]
+    );
+}
+
+// ---------------------------------------------------------------- streams
+
+/// What each line of `tests/data/bad/mixed.jsonl` must give: a verdict with this id, or an
+/// error saying this.
+enum Want {
+    Verdict(&'static str),
+    Alert(&'static str),
+    Quiet(&'static str),
+    Error(&'static str),
+}
+
+use Want::*;
+
+const MIXED: [Want; 30] = [
+    Alert("m1"),
+    Error("invalid JSON"),
+    Error("invalid UTF-8 at byte "),
+    Error("empty line"),
+    Error("empty line"),
+    Quiet("m6"),
+    Error("invalid JSON: EOF"),
+    Error("invalid JSON: trailing"),
+    Error("recursion limit"),
+    Error("invalid JSON"),
+    Error("`amount` must be between"),
+    Error("invalid JSON: number out of range"),
+    Error("`amount` must be a number"),
+    Error("`amount` must be a number"),
+    Error("needs an `amount`"),
+    Error("missing field `kind`"),
+    Error("unknown event kind"),
+    Error("`text` must be a string"),
+    Error("`id` must be"),
+    Error("`ts` must be"),
+    Error("`memo` must be a string"),
+    Error("must be a JSON object"),
+    Error("must be a JSON object"),
+    Verdict("t24"),
+    Verdict("m25"),
+    Quiet("m26"),
+    Error("invalid JSON"),
+    Quiet("m28"),
+    Quiet("t29"),
+    Alert("m30"),
+];
+
+fn pipeline(input: &[u8], options: PipelineOptions) -> Vec<String> {
+    let live = Arc::new(LiveEngine::new(Engine::bundled().unwrap()));
+    let mut out = Vec::new();
+    let n = Pipeline::new(live, options).run(std::io::Cursor::new(input.to_vec()), &mut out, |_| {}).unwrap();
+    let out: Vec<String> = String::from_utf8(out).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(n as usize, out.len());
+    out
+}
+
+fn ids(out: &[String]) -> Vec<String> {
+    out.iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["id"].as_str().map_or_else(|| format!("line {}", v["line"]), str::to_string)
+        })
+        .collect()
+}
+
+/// Checks the output for `mixed.jsonl` line by line.
+fn check_mixed(input: &[u8], out: &[String]) {
+    assert_eq!(out.len(), MIXED.len(), "one output line per input line");
+    let bad_utf8 = input.split(|&b| b == b'\n').nth(2).unwrap();
+    let byte = bad_utf8.iter().position(|&b| b == 0xff).unwrap() + 1;
+    for (i, (line, want)) in out.iter().zip(&MIXED).enumerate() {
+        let n = i + 1;
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("line {n}: {e}: {line}"));
+        match want {
+            Error(says) => {
+                assert!(line.starts_with(&format!("{{\"line\":{n},\"error\":\"")), "line {n}: {line}");
+                assert_eq!(v.as_object().unwrap().len(), 2, "line {n}: {line}");
+                assert_eq!(v["line"], n, "line {n}: the error names its input line");
+                let e = v["error"].as_str().unwrap();
+                assert!(e.contains(says), "line {n}: {e}");
+                assert!(!line.contains(PHONE) && !line.contains(PHRASE), "line {n} echoes the input: {line}");
+                if n == 3 {
+                    assert_eq!(e, format!("invalid UTF-8 at byte {byte}"));
+                }
+            }
+            Verdict(id) | Alert(id) | Quiet(id) => {
+                assert_eq!(v["id"], *id, "line {n}: {line}");
+                assert!(v.get("error").is_none() && v["level"].is_string(), "line {n}: {line}");
+                let level = v["level"].as_str().unwrap();
+                match want {
+                    Alert(_) => assert!(level == "warn" || level == "block", "line {n}: {line}"),
+                    Quiet(_) => assert_eq!(level, "none", "line {n}: {line}"),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_mixed_stream_gives_one_line_per_input_line_in_order() {
+    let input = std::fs::read(data("mixed.jsonl")).unwrap();
+    let reference = pipeline(&input, PipelineOptions { threads: 1, ..PipelineOptions::default() });
+    check_mixed(&input, &reference);
+    // The same whatever the threads, batch size, and stateful or not.
+    for (threads, batch, stateful) in
+        [(2, 8192, true), (3, 1, true), (2, 4, true), (1, 3, false), (4, 7, false)]
+    {
+        let out =
+            pipeline(&input, PipelineOptions { threads, batch, stateful, ..PipelineOptions::default() });
+        check_mixed(&input, &out);
+        assert_eq!(out, reference, "{threads} threads, batch {batch}, stateful {stateful}");
+    }
+    // Repeated many times, the bad lines among thousands of good ones keep their places.
+    let mut big = Vec::new();
+    for _ in 0..200 {
+        big.extend_from_slice(&input);
+        big.push(b'\n');
+    }
+    let out = pipeline(&big, PipelineOptions { threads: 2, batch: 100, ..PipelineOptions::default() });
+    assert_eq!(out.len(), 200 * MIXED.len());
+    for (k, chunk) in out.chunks(MIXED.len()).enumerate() {
+        for (i, (line, want)) in chunk.iter().zip(&MIXED).enumerate() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            match want {
+                Error(_) => assert_eq!(v["line"], k * MIXED.len() + i + 1),
+                Verdict(id) | Alert(id) | Quiet(id) => assert_eq!(v["id"], *id),
+            }
+        }
+    }
+}
+
+#[test]
+fn the_command_answers_a_mixed_stream_line_for_line_and_exits_0() {
+    let input = std::fs::read(data("mixed.jsonl")).unwrap();
+    let reference = pipeline(&input, PipelineOptions::default()).join("\n") + "\n";
+    for args in [
+        vec!["scan", "tests/data/bad/mixed.jsonl"],
+        vec!["scan", "-"],
+        vec!["scan"],
+        vec!["scan", "--threads", "1", "tests/data/bad/mixed.jsonl"],
+    ] {
+        let stdin: &[u8] = if args.len() == 1 || args[1] == "-" { &input } else { b"" };
+        let out = fanzha(&args, stdin);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_no_panic(&out);
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), reference, "{args:?}");
+    }
+    let out = fanzha(&["scan", "--stateless", "tests/data/bad/mixed.jsonl"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    check_mixed(&input, &lines);
+}
+
+#[test]
+fn the_command_exits_2_on_unreadable_input_or_usage() {
+    for args in [
+        vec!["scan", "tests/data/bad/no-such-file.jsonl"],
+        vec!["scan", "tests/data/bad"],
+        vec!["scan", "--threads", "many"],
+        vec!["scan", "--rules", "tests/data/bad/no-such.toml"],
+        vec!["check", "tests/data/bad"],
+        vec!["check"],
+        vec!["frobnicate"],
+    ] {
+        let out = fanzha(&args, b"{\"kind\":\"message\",\"text\":\"x\"}\n");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_no_panic(&out);
+        assert!(!stderr(&out).is_empty(), "{args:?} says why");
+    }
+    // A directory of rule files, some bad: every bad file is reported, located.
+    let out = fanzha(&["check", "tests/data/bad"], b"");
+    let err = stderr(&out);
+    for at in ["bad_utf8.toml:7:11", "dup_ids.toml:13:6", "regex_too_big.toml:10:24", "wrong_types.toml:9:10"]
+    {
+        assert!(err.contains(at), "{at} missing from:\n{err}");
+    }
+}
+
+#[test]
+fn the_monitor_takes_bad_times_and_many_keys_in_its_stride() {
+    // Times far apart, before 1970, and events without one, through a window rule.
+    let rules = RuleSet::from_str(
+        "w.toml",
+        "[pack]\nid = \"w\"\nversion = \"1\"\n[[rule]]\nid = \"w.c\"\ntitle = \"c\"\ncategory = \"c\"\npoints = 60\nwhen = { any = [\"先出票\"] }\nwindow = { key = \"conversation\", within = \"1h\", count = { ge = 2 } }\n",
+    )
+    .unwrap();
+    let engine = Engine::new(&rules).unwrap();
+    let mut m = Monitor::new(engine.clone());
+    let mut hits = Vec::new();
+    for ts in
+        ["-62135596800000", "0", "-1", "\"1900-01-01T00:00:00Z\"", "null", "253402300799999", "1747612800000"]
+    {
+        let e = Event::from_json(&format!(
+            "{{\"kind\":\"message\",\"ts\":{ts},\"conversation\":\"c\",\"text\":\"先出票\"}}"
+        ))
+        .unwrap();
+        hits.push(m.observe(&e).score);
+    }
+    assert_eq!(hits.len(), 7);
+    // Keys beyond the limit are dropped, least recently used first; state stays bounded.
+    let mut m = Monitor::with_config(engine, MonitorConfig { max_keys: 640, ..MonitorConfig::default() });
+    let events: Vec<Event> = (0..20_000)
+        .map(|i| {
+            Event::from_json(&format!(
+                "{{\"kind\":\"message\",\"ts\":{},\"conversation\":\"c{i}\",\"text\":\"先出票\"}}",
+                1_747_612_800_000i64 + i
+            ))
+            .unwrap()
+        })
+        .collect();
+    let verdicts = m.observe_batch(&events);
+    assert_eq!(verdicts.len(), events.len());
+    let s = m.stats();
+    assert!(s.keys <= 640 && s.evicted >= 20_000 - 640, "{s:?}");
+}
+
+#[test]
+fn the_bad_data_files_are_what_the_tests_say() {
+    // Guards against an editor "fixing" the files: they are bad on purpose.
+    let mixed = std::fs::read(data("mixed.jsonl")).unwrap();
+    assert_eq!(mixed.split(|&b| b == b'\n').count(), MIXED.len());
+    assert!(!mixed.ends_with(b"\n"), "the last line has no newline");
+    assert!(mixed.windows(2).any(|w| w == b"\r\n"), "a CRLF line");
+    assert!(std::str::from_utf8(&mixed).is_err());
+    assert!(std::str::from_utf8(&std::fs::read(data("bad_utf8.toml")).unwrap()).is_err());
+    assert!(Path::new(&data("truncated.toml")).exists());
+}
