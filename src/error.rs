@@ -27,7 +27,12 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: error[{}]", self.file, self.line, self.column, self.code)?;
+        if self.file.is_empty() {
+            // A problem of the whole rule set (a compile limit), not of one place.
+            write!(f, "error[{}]", self.code)?;
+        } else {
+            write!(f, "{}:{}:{}: error[{}]", self.file, self.line, self.column, self.code)?;
+        }
         if let Some(rule) = &self.rule {
             write!(f, " rule `{rule}`")?;
         }

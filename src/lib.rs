@@ -56,6 +56,7 @@
 mod compile;
 mod error;
 mod event;
+mod limits;
 mod monitor;
 mod normalize;
 mod pipeline;
@@ -66,6 +67,7 @@ mod verdict;
 pub use compile::{Engine, LiveEngine, LiveScanner, Stats};
 pub use error::{Diagnostic, Error};
 pub use event::{Event, EventKind, Timestamp};
+pub use limits::Limits;
 pub use monitor::{Monitor, MonitorConfig, MonitorStats};
 pub use normalize::{fold, Folded};
 pub use pipeline::{Pipeline, PipelineOptions, Progress};

@@ -1,5 +1,6 @@
 //! Heap use, measured by a counting global allocator: scanning a message that hits nothing
-//! allocates nothing once the scanner is warm, and a monitor's state stays under its caps.
+//! allocates nothing once the scanner is warm, a monitor's state stays under its caps, and a
+//! 100 MB message is scanned in memory bounded by the message limit, not by its size.
 //!
 //! Its own test binary because it installs the allocator; the tests take turns so that one's
 //! allocations do not show in the other's figures.
@@ -13,12 +14,15 @@ struct Counting;
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 /// Bytes allocated and not yet freed.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// The most bytes live at once since it was last reset.
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        let live = LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
+        PEAK.fetch_max(live, Ordering::Relaxed);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -27,7 +31,8 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        let grow = new_size as isize - layout.size() as isize;
+        PEAK.fetch_max(LIVE.fetch_add(grow, Ordering::Relaxed) + grow, Ordering::Relaxed);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -134,4 +139,29 @@ fn messages_that_hit_nothing_do_not_allocate_on_the_synthetic_workload() {
     }
     let after = ALLOCATIONS.load(Ordering::Relaxed);
     assert_eq!(after - before, 0, "allocations while scanning {} messages that hit nothing", clean.len());
+}
+
+#[test]
+fn a_100_mb_message_is_scanned_in_bounded_memory_and_its_end_still_counts() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let engine = fanzha::Engine::bundled().unwrap();
+    let mut scanner = engine.scanner();
+    // Ordinary shop chatter padding the script, which comes last, past every early piece.
+    let filler = "老板今天的双色球开了没有，我晚点过来拿两注。";
+    let mut text = filler.repeat(100_000_000 / filler.len());
+    let scam_at = text.chars().count();
+    text.push_str("我是大客户，你先帮我出票，钱马上转给你");
+    let baseline = LIVE.load(Ordering::Relaxed);
+    PEAK.store(baseline, Ordering::Relaxed);
+    let verdict = scanner.scan_text(&text);
+    let peak = PEAK.load(Ordering::Relaxed) - baseline;
+    println!("scanning a {} byte message took {peak} bytes of heap at peak", text.len());
+    assert!(verdict.level >= fanzha::Level::Warn, "{verdict:?}");
+    // The script's own words are in the evidence, where they are; the list stays short.
+    let print_first = verdict.hits.iter().find(|h| h.evidence.iter().any(|e| e.contains("出票"))).unwrap();
+    let at = print_first.evidence.iter().position(|e| e.contains("出票")).unwrap();
+    assert!(print_first.spans[at][0] >= scam_at, "{verdict:?}");
+    assert!(verdict.hits.iter().all(|h| h.spans.len() <= 4 * engine.limits().spans_per_hit * 4));
+    let limit = engine.limits().message_bytes as isize;
+    assert!(peak < 32 * limit, "{peak} bytes at peak for a message limit of {limit}");
 }

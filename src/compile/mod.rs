@@ -96,6 +96,8 @@ pub(crate) struct PatternEdges {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
+    /// The limits the rules were loaded under; scanning reads the message ones.
+    pub limits: crate::Limits,
     pub automaton: Option<Literals>,
     pub edges: Box<[PatternEdges]>,
     pub regexes: Box<[Regex]>,
@@ -215,14 +217,27 @@ impl Engine {
                 letter_end: l.as_bytes().last().is_some_and(u8::is_ascii_alphabetic),
             })
             .collect();
+        let limits = rules.limits;
         let mut regexes = Vec::with_capacity(interner.regexes.len());
+        let mut compiled_bytes = automaton.as_ref().map_or(0, |a| a.0.heap_bytes());
         for r in &interner.regexes {
-            regexes.push(
-                Regex::builder()
-                    .configure(Regex::config().nfa_size_limit(Some(1 << 22)))
-                    .build(r)
-                    .map_err(|e| compile_error(format!("regex `{r}`: {e}")))?,
-            );
+            let config = Regex::config()
+                .nfa_size_limit(Some(limits.regex_bytes))
+                .onepass_size_limit(Some(limits.regex_bytes))
+                .dfa_size_limit(Some(limits.regex_bytes))
+                .hybrid_cache_capacity(limits.regex_bytes);
+            let regex = Regex::builder()
+                .configure(config)
+                .build(r)
+                .map_err(|e| compile_error(format!("regex `{r}`: {e}")))?;
+            compiled_bytes += regex.memory_usage();
+            regexes.push(regex);
+        }
+        if compiled_bytes > limits.compiled_bytes {
+            return Err(compile_error(format!(
+                "the compiled rules take {compiled_bytes} bytes, more than the limit of {} bytes",
+                limits.compiled_bytes
+            )));
         }
 
         let mut triggers: Vec<Vec<u32>> = vec![Vec::new(); literal_count as usize];
@@ -313,6 +328,7 @@ impl Engine {
         };
         Ok(Engine {
             inner: Arc::new(Inner {
+                limits,
                 automaton,
                 edges,
                 regexes: regexes.into_boxed_slice(),
@@ -339,6 +355,11 @@ impl Engine {
                 stats,
             }),
         })
+    }
+
+    /// The limits the rules were loaded under (see [`RuleSet::limits`]).
+    pub fn limits(&self) -> crate::Limits {
+        self.inner.limits
     }
 
     /// The engine for the bundled packs.

@@ -17,13 +17,10 @@ use super::{
     Sequence, Stateful, Step, StepMatch, StreamExample, Window,
 };
 use crate::error::{Diagnostic, Error};
+use crate::limits::Limits;
 use crate::normalize::fold;
 use crate::verdict::Level;
 
-/// The most spellings one literal may expand to through variants.
-pub(crate) const MAX_SPELLINGS: usize = 512;
-/// The deepest nesting of conditions.
-const MAX_DEPTH: usize = 32;
 /// Default `within` for `near`, in folded characters.
 const DEFAULT_WITHIN: u32 = 20;
 
@@ -51,12 +48,28 @@ const DEFAULT_WITHIN: u32 = 20;
 pub struct RuleSetBuilder {
     sources: Vec<(String, String)>,
     errors: Vec<Diagnostic>,
+    limits: Limits,
 }
 
 impl RuleSetBuilder {
     /// An empty builder.
     pub fn new() -> RuleSetBuilder {
         RuleSetBuilder::default()
+    }
+
+    /// Sets the limits on what the rules may cost (see [`Limits`]); call it before adding
+    /// files, whose size is checked as they are read.
+    pub fn limits(&mut self, limits: Limits) -> &mut RuleSetBuilder {
+        self.limits = limits;
+        self
+    }
+
+    /// Adds the packs bundled with fanzha, as [`RuleSet::bundled`] has them.
+    pub fn add_bundled(&mut self) -> &mut RuleSetBuilder {
+        for (name, source) in super::bundled::PACKS {
+            self.add_source(name, source);
+        }
+        self
     }
 
     /// Adds a pack from a string; `name` is used in error locations.
@@ -94,7 +107,22 @@ impl RuleSetBuilder {
     }
 
     fn add_file(&mut self, path: &Path) {
-        match std::fs::read(path) {
+        // Read at most one byte past the limit, so a huge file costs no more than that.
+        let limit = self.limits.source_bytes;
+        let read = std::fs::File::open(path).and_then(|f| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, limit as u64 + 1), &mut bytes)?;
+            Ok(bytes)
+        });
+        match read {
+            Ok(bytes) if bytes.len() > limit => self.errors.push(Diagnostic {
+                code: "E010",
+                file: path.display().to_string(),
+                line: 1,
+                column: 1,
+                rule: None,
+                message: format!("the file is larger than the limit of {limit} bytes"),
+            }),
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(s) => {
                     self.sources.push((path.display().to_string(), s));
@@ -119,9 +147,23 @@ impl RuleSetBuilder {
 
     /// Parses and validates everything added, returning every problem found.
     pub fn build(&self) -> Result<RuleSet, Error> {
-        let mut cx = Context { diags: self.errors.clone(), ..Context::default() };
+        let mut cx = Context { diags: self.errors.clone(), limits: self.limits, ..Context::default() };
         let mut parsed: Vec<(usize, PackFile)> = Vec::new();
         for (i, (name, source)) in self.sources.iter().enumerate() {
+            if source.len() > self.limits.source_bytes {
+                cx.diags.push(Diagnostic {
+                    code: "E010",
+                    file: name.clone(),
+                    line: 1,
+                    column: 1,
+                    rule: None,
+                    message: format!(
+                        "the source is larger than the limit of {} bytes",
+                        self.limits.source_bytes
+                    ),
+                });
+                continue;
+            }
             match toml::from_str::<PackFile>(source) {
                 Ok(pack) => parsed.push((i, pack)),
                 Err(e) => {
@@ -237,6 +279,12 @@ impl RuleSetBuilder {
             let file_arc: Arc<str> = Arc::from(src.name);
             let pack_counters: Vec<Counter> =
                 file.counter.iter().filter_map(|c| cx.counter(&src, None, c)).collect();
+            if file.rule.len() > cx.limits.rules_per_pack {
+                let over = &file.rule[cx.limits.rules_per_pack];
+                let message = format!("more than {} rules in one pack", cx.limits.rules_per_pack);
+                cx.error(&src, "E010", over.id.span(), Some(over.id.get_ref()), message);
+                continue;
+            }
             for raw in &file.rule {
                 let id = raw.id.get_ref().clone();
                 let rid = Some(id.as_str());
@@ -400,7 +448,7 @@ impl RuleSetBuilder {
         }
 
         if cx.diags.is_empty() {
-            Ok(RuleSet { packs, rules, levels: levels.map(|l| l.0).unwrap_or_default() })
+            Ok(RuleSet { packs, rules, levels: levels.map(|l| l.0).unwrap_or_default(), limits: self.limits })
         } else {
             Err(Error::Rules(cx.diags))
         }
@@ -498,6 +546,9 @@ struct Context {
     /// Sets already expanded, by name and pinyin setting (`None`: the set has errors, which
     /// were reported at its first use).
     expanded: HashMap<(String, bool), Option<Vec<Atom>>>,
+    limits: Limits,
+    /// Distinct literal spellings so far, against [`Limits::literals`].
+    literals: std::collections::HashSet<String>,
 }
 
 impl Context {
@@ -565,8 +616,9 @@ impl Context {
         span: Range<usize>,
         depth: usize,
     ) -> Option<Cond> {
-        if depth > MAX_DEPTH {
-            self.error(src, "E005", span, rule, format!("conditions nest deeper than {MAX_DEPTH}"));
+        if depth > self.limits.condition_depth {
+            let message = format!("conditions nest deeper than the limit of {}", self.limits.condition_depth);
+            self.error(src, "E010", span, rule, message);
             return None;
         }
         let mut parts = Vec::new();
@@ -815,7 +867,7 @@ impl Context {
         }
         if text.len() >= 2 && text.starts_with('/') && text.ends_with('/') {
             let pattern = fold_regex(&text[1..text.len() - 1]);
-            return match check_regex(&pattern) {
+            return match check_regex(&pattern, self.limits.regex_bytes) {
                 Ok(()) => Some(vec![Atom::Regex(pattern)]),
                 Err(message) => {
                     self.error(src, "E004", t.span(), rule, message);
@@ -831,8 +883,21 @@ impl Context {
         match self.spellings(&folded) {
             Ok(mut all) => {
                 if self.pinyin {
-                    add_pinyin_spellings(&folded, &mut all);
+                    add_pinyin_spellings(&folded, &mut all, self.limits.spellings_per_literal);
                 }
+                if self.literals.len() + all.len() > self.limits.literals {
+                    // Counted only near the limit: the common case stays a length check.
+                    let new = all.iter().filter(|l| !self.literals.contains(*l)).count();
+                    if self.literals.len() + new > self.limits.literals {
+                        let message = format!(
+                            "the rule set has more than the limit of {} distinct literal spellings",
+                            self.limits.literals
+                        );
+                        self.error(src, "E010", t.span(), rule, message);
+                        return None;
+                    }
+                }
+                self.literals.extend(all.iter().cloned());
                 Some(all.into_iter().map(Atom::Literal).collect())
             }
             Err(n) => {
@@ -841,7 +906,10 @@ impl Context {
                     "E007",
                     t.span(),
                     rule,
-                    format!("literal `{text}` expands to more than {MAX_SPELLINGS} spellings through variants ({n} so far)"),
+                    format!(
+                        "literal `{text}` expands to more than {} spellings through variants ({n} so far)",
+                        self.limits.spellings_per_literal
+                    ),
                 );
                 None
             }
@@ -867,7 +935,7 @@ impl Context {
                         t.push_str(v);
                         t.push_str(&s[pos + canonical.len()..]);
                         next.insert(t);
-                        if next.len() > MAX_SPELLINGS {
+                        if next.len() > self.limits.spellings_per_literal {
                             return Err(next.len());
                         }
                     }
@@ -883,7 +951,7 @@ impl Context {
 /// pinyin (先出piao, xianchu票, 安全zhanghu) and, for longer literals, the whole phrase
 /// (xianchupiao, xian chu piao). Best effort: stops quietly at the spelling limit, since the declared
 /// spellings matter more.
-fn add_pinyin_spellings(folded: &str, all: &mut BTreeSet<String>) {
+fn add_pinyin_spellings(folded: &str, all: &mut BTreeSet<String>, limit: usize) {
     use pinyin::ToPinyinMulti;
     // Several readings would be a product; the first is what people type.
     let chars: Vec<char> = folded.chars().collect();
@@ -904,7 +972,7 @@ fn add_pinyin_spellings(folded: &str, all: &mut BTreeSet<String>) {
         return;
     }
     let add = |s: String, all: &mut BTreeSet<String>| {
-        if all.len() < MAX_SPELLINGS {
+        if all.len() < limit {
             all.insert(s);
         }
     };
@@ -951,7 +1019,7 @@ fn fold_regex(pattern: &str) -> String {
         .collect()
 }
 
-fn check_regex(pattern: &str) -> Result<(), String> {
+fn check_regex(pattern: &str, size_limit: usize) -> Result<(), String> {
     let hir = regex_syntax::Parser::new()
         .parse(pattern)
         .map_err(|e| format!("invalid regular expression: {}", e.to_string().lines().last().unwrap_or("")))?;
@@ -959,7 +1027,8 @@ fn check_regex(pattern: &str) -> Result<(), String> {
         return Err("this regular expression can match the empty string".into());
     }
     regex::RegexBuilder::new(pattern)
-        .size_limit(1 << 22)
+        .size_limit(size_limit)
+        .dfa_size_limit(size_limit)
         .build()
         .map_err(|e| format!("invalid regular expression: {e}"))?;
     Ok(())

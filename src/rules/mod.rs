@@ -313,6 +313,7 @@ pub struct RuleSet {
     pub(crate) packs: Vec<PackInfo>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) levels: Levels,
+    pub(crate) limits: crate::Limits,
 }
 
 impl RuleSet {
@@ -323,11 +324,7 @@ impl RuleSet {
 
     /// The packs bundled with fanzha (compiled into the crate; no files needed).
     pub fn bundled() -> Result<RuleSet, Error> {
-        let mut b = RuleSetBuilder::new();
-        for (name, source) in bundled::PACKS {
-            b.add_source(name, source);
-        }
-        b.build()
+        RuleSetBuilder::new().add_bundled().build()
     }
 
     /// Loads one pack from a string; `name` is used in error locations.
@@ -358,6 +355,11 @@ impl RuleSet {
     /// Score thresholds.
     pub fn levels(&self) -> Levels {
         self.levels
+    }
+
+    /// The limits the set was loaded under; the engine compiled from it keeps them.
+    pub fn limits(&self) -> crate::Limits {
+        self.limits
     }
 
     /// A version string naming every pack and its version, e.g. `common@1.0.0+merchant@1.2`.

@@ -166,7 +166,37 @@ impl Scratch {
 
     /// Evaluates every candidate rule on one event, before scoring: the stateless hits, the
     /// level cap from counter-evidence, and the stateful rules whose `when` held.
+    ///
+    /// A text longer than [`Limits::message_bytes`](crate::Limits::message_bytes) is
+    /// evaluated in overlapping pieces, so scratch memory stays bounded by the limit; a rule
+    /// hits if it hits in any piece, with the spans of every piece it hit in.
     pub(crate) fn evaluate(
+        &mut self,
+        inner: &Inner,
+        text: &str,
+        kind: EventKind,
+        event: Option<&Event>,
+    ) -> Evaluation {
+        let size = inner.limits.message_bytes.max(2 * crate::Limits::WINDOW_OVERLAP);
+        if text.len() <= size {
+            return self.evaluate_piece(inner, text, kind, event);
+        }
+        let mut out = Evaluation::default();
+        let (mut start, mut chars_before) = (0, 0);
+        loop {
+            let end = floor_char_boundary(text, start + size);
+            let piece = self.evaluate_piece(inner, &text[start..end], kind, event);
+            merge(&mut out, piece, chars_before, PIECES_SPANS * inner.limits.spans_per_hit);
+            if end == text.len() {
+                return out;
+            }
+            let next = floor_char_boundary(text, end - crate::Limits::WINDOW_OVERLAP);
+            chars_before += text[start..next].chars().count();
+            start = next;
+        }
+    }
+
+    fn evaluate_piece(
         &mut self,
         inner: &Inner,
         text: &str,
@@ -428,15 +458,18 @@ impl Scratch {
         let mut present = std::mem::take(&mut self.near_atoms);
         present.clear();
         self.present_atoms(inner, &r.evidence_atoms, &mut present);
+        // Each term lists its first few occurrences: a message repeating a word a million
+        // times gives a short verdict, and every term that made the hit is still shown.
+        let per_term = inner.limits.spans_per_hit;
         for &a in &present {
-            for h in self.atom_hits(inner, a) {
+            for h in self.atom_hits(inner, a).iter().take(per_term) {
                 spans.push((h.start as usize, h.end as usize));
             }
         }
         self.near_atoms = present;
         if r.uses_amounts {
             let bounds = amount_bounds(&r.when);
-            for a in self.amounts().to_vec() {
+            for a in self.amounts().to_vec().into_iter().take(per_term) {
                 if bounds.iter().any(|b| b.holds_fen(a.fen)) {
                     spans.push((a.start, a.end));
                 }
@@ -514,6 +547,55 @@ pub(crate) struct Passed {
     pub hit: Hit,
     /// The level cap its counters set, applied only if it hits.
     pub max_level: Option<Level>,
+}
+
+/// A hit on a text scanned in pieces lists at most this many times
+/// [`Limits::spans_per_hit`](crate::Limits::spans_per_hit) spans in all.
+const PIECES_SPANS: usize = 4;
+
+/// The largest char boundary of `text` at or before `at` (clamped to its length).
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// Adds the evaluation of one piece of a long text, whose first character is character
+/// `offset` of the text, to that of the pieces before it.
+fn merge(out: &mut Evaluation, piece: Evaluation, offset: usize, spans_per_hit: usize) {
+    fn add(into: &mut Hit, from: Hit, offset: usize, limit: usize) {
+        for (span, evidence) in from.spans.into_iter().zip(from.evidence) {
+            let span = [span[0] + offset, span[1] + offset];
+            // Pieces overlap, so a span near a seam is found twice.
+            if into.spans.len() < limit && !into.spans.contains(&span) {
+                into.spans.push(span);
+                into.evidence.push(evidence);
+            }
+        }
+        into.score = into.score.max(from.score);
+    }
+    let shifted = |mut h: Hit| {
+        h.spans.iter_mut().for_each(|s| *s = [s[0] + offset, s[1] + offset]);
+        h
+    };
+    for (r, hit) in piece.hits {
+        match out.hits.iter_mut().find(|(k, _)| *k == r) {
+            Some((_, into)) => add(into, hit, offset, spans_per_hit),
+            None => out.hits.push((r, shifted(hit))),
+        }
+    }
+    for p in piece.passed {
+        match out.passed.iter_mut().find(|k| k.rule == p.rule) {
+            Some(into) => {
+                add(&mut into.hit, p.hit, offset, spans_per_hit);
+                into.max_level = min_level(into.max_level, p.max_level);
+            }
+            None => out.passed.push(Passed { hit: shifted(p.hit), ..p }),
+        }
+    }
+    out.cap_level = min_level(out.cap_level, piece.cap_level);
 }
 
 /// Orders hits, adds up the score, applies the level cap and collects advice.

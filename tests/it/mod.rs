@@ -4,6 +4,7 @@ pub(super) mod cli;
 mod conformance;
 mod contract;
 mod holdout;
+mod limits;
 mod monitor;
 mod properties;
 mod reference;
