@@ -30,6 +30,46 @@ const MULTI: u32 = 5;
 /// truth for traditional→simplified, this only merges simplified-side variants.
 const VARIANTS: &[(char, char)] = &[('帐', '账'), ('欵', '款'), ('綫', '线')];
 
+/// Financial (anti-forgery) numerals fold to the plain ones, so that a rule written with 五万 or
+/// a regex over 一二三 meets 伍万 and 捌拾份. 陆 stays: it is mostly "land" (大陆, 登陆), read
+/// lu, and folding it would give its literals the wrong pinyin; the amount parser knows it.
+const FINANCIAL: &[(char, char)] = &[
+    ('壹', '一'),
+    ('贰', '二'),
+    ('叁', '三'),
+    ('肆', '四'),
+    ('伍', '五'),
+    ('柒', '七'),
+    ('捌', '八'),
+    ('玖', '九'),
+    ('拾', '十'),
+    ('佰', '百'),
+    ('仟', '千'),
+];
+
+/// Enclosed numerals that have no compatibility decomposition, so NFKC leaves them alone while
+/// ① → 1 and ⑴ → (1) fold: the dingbat circles (❶ ➀ ➊), double circles (⓵), negative circles
+/// (⓫ ⓿) and the circled sans-serif zeros. Each block is consecutive in Unicode:
+/// (first code point, last code point, value of the first).
+const ENCLOSED_NUMERALS: &[(u32, u32, u32)] = &[
+    (0x2776, 0x277F, 1),   // ❶ … ❿
+    (0x2780, 0x2789, 1),   // ➀ … ➉
+    (0x278A, 0x2793, 1),   // ➊ … ➓
+    (0x24EB, 0x24F4, 11),  // ⓫ … ⓴
+    (0x24F5, 0x24FE, 1),   // ⓵ … ⓾
+    (0x24FF, 0x24FF, 0),   // ⓿
+    (0x1F10B, 0x1F10B, 0), // 🄋
+    (0x1F10C, 0x1F10C, 0), // 🄌
+];
+
+fn enclosed_numeral(c: char) -> Option<String> {
+    let cp = c as u32;
+    ENCLOSED_NUMERALS
+        .iter()
+        .find(|&&(s, e, _)| (s..=e).contains(&cp))
+        .map(|&(s, _, v)| (v + cp - s).to_string())
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     bundle_rule_packs();
@@ -62,6 +102,9 @@ fn generate_fold_table(out_dir: &std::path::Path) {
     let tw2s = OpenCC::from_config(BuiltinConfig::Tw2s).expect("OpenCC tw2s config");
 
     let fold_char = |c: char| -> String {
+        if let Some(digits) = enclosed_numeral(c) {
+            return digits;
+        }
         // Compatibility decomposition, then drop accents so that pinyin with tone marks
         // (piào) and plain pinyin (piao) meet; recompose what is left (Hangul, kana).
         let decomposed: String = c.to_string().nfkd().filter(|&d| !is_combining_mark(d)).collect();
@@ -85,7 +128,12 @@ fn generate_fold_table(out_dir: &std::path::Path) {
                     (Some(x), None) => x,
                     _ => d,
                 };
-                let d3 = VARIANTS.iter().find(|(from, _)| *from == d2).map(|(_, to)| *to).unwrap_or(d2);
+                let d3 = VARIANTS
+                    .iter()
+                    .chain(FINANCIAL)
+                    .find(|(from, _)| *from == d2)
+                    .map(|(_, to)| *to)
+                    .unwrap_or(d2);
                 out.push(d3);
             } else {
                 out.push(d);

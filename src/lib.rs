@@ -55,6 +55,8 @@
 
 mod compile;
 mod error;
+#[cfg(feature = "evasion")]
+pub mod evasion;
 mod event;
 mod limits;
 mod monitor;

@@ -1,4 +1,4 @@
-//! `fanzha test`: run the examples embedded in rules.
+//! `fanzha test`: run the examples embedded in rules; with `--evasion`, the evasion suite.
 
 use std::path::PathBuf;
 
@@ -9,6 +9,17 @@ pub struct Args {
     /// Rule files or directories, tested together. Default: the bundled packs.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Also run the evasion suite (docs/EVASION.md): every obfuscation applied to every
+    /// match example, a table of detection rates per obfuscation, and no new warnings on
+    /// no_match examples. Exit 1 when a rate is under its threshold or a warning appears.
+    #[arg(long)]
+    evasion: bool,
+    /// Seeds for the evasion suite (each obfuscation is applied once per seed).
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "evasion")]
+    seeds: u64,
+    /// With --evasion: print up to N match examples per obfuscation that were missed.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "evasion")]
+    misses: usize,
 }
 
 pub fn run(args: Args) -> i32 {
@@ -52,9 +63,29 @@ pub fn run(args: Args) -> i32 {
         report.examples - failed,
         failed
     );
-    if failed > 0 {
-        1
-    } else {
-        0
+    let mut code = i32::from(failed > 0);
+    if args.evasion {
+        let seeds: Vec<u64> = (1..=args.seeds.max(1)).collect();
+        let evasion = fanzha::evasion::Report::run(&rules, &engine, &seeds);
+        for o in &evasion.outcomes {
+            for m in o.misses.iter().take(args.misses) {
+                println!(
+                    "MISS {} {} seed {}: {:?} → {:?}",
+                    o.transform, m.rule, m.seed, m.original, m.transformed
+                );
+            }
+        }
+        println!();
+        println!("{}", evasion.table());
+        let shortfalls = evasion.shortfalls();
+        for s in &shortfalls {
+            println!("FAIL {s}");
+        }
+        if shortfalls.is_empty() {
+            println!("evasion: every transform at or above its threshold, no new warnings");
+        } else {
+            code = 1;
+        }
     }
+    code
 }

@@ -391,6 +391,9 @@ mod tests {
         assert_eq!(fold("ＶＸ"), "vx");
         assert_eq!(fold("５萬"), "5万");
         assert_eq!(fold("⑤"), "5");
+        // Enclosed numerals NFKC leaves alone, and financial numerals.
+        assert_eq!(fold("❺万 ➊➋ ⓵⓪ ⓫ ⓿"), "5万12 10 11 0");
+        assert_eq!(fold("伍仟 贰拾 捌拾份 陆万"), "五千二十八十份陆万");
         assert_eq!(fold("頭家"), "头家");
         assert_eq!(fold("轉帳"), "转账");
         assert_eq!(fold("piào"), "piao");
