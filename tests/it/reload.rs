@@ -1,78 +1,145 @@
-//! Rule sets swapped while several threads score: every event is scored exactly once, by
-//! exactly one rule-set version, and the verdict is that version's.
+//! Rule sets swapped every 2 ms while eight threads score: every event is scored exactly once,
+//! by exactly one rule-set version, the verdict is that version's and no other's (each
+//! version's rule has its own id and points), a thread never goes back to an older version,
+//! and a broken set never replaces the running one. Per event through a `LiveScanner`, per
+//! batch through the engine of the moment, and through the `Pipeline`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
 
-use fanzha::{Engine, LiveEngine, RuleSet};
+use fanzha::{Engine, Event, LiveEngine, RuleSet};
 
-fn pack(version: u32, points: u32) -> RuleSet {
+/// Version `v` of a pack: its one rule is `live.v{v}`, worth `points(v)`, so a verdict shows
+/// which version scored it, and a verdict mixing two versions would show two rule ids.
+fn pack(version: u32) -> RuleSet {
     RuleSet::from_str(
         "live.toml",
         &format!(
-            "[pack]\nid = \"live\"\nversion = \"{version}\"\n[[rule]]\nid = \"live.r\"\ntitle = \"r\"\ncategory = \"c\"\npoints = {points}\nwhen = {{ any = [\"先出票\"] }}\n"
+            "[pack]\nid = \"live\"\nversion = \"{version}\"\npinyin = false\n[[rule]]\nid = \"live.v{version}\"\ntitle = \"r\"\ncategory = \"c\"\npoints = {}\nwhen = {{ any = [\"先出票\"] }}\n",
+            points(version)
         ),
     )
     .unwrap()
 }
 
+fn points(version: u32) -> u32 {
+    version % 900 + 1
+}
+
+fn version_of(name: &str) -> u32 {
+    name.strip_prefix("live@").and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("version {name}"))
+}
+
+/// Worker threads scoring at once: more than the machine's cores, so scans are preempted
+/// in the middle and swaps land at every point of a scan.
+const WORKERS: usize = 8;
+const EVENTS_PER_WORKER: usize = 6_000;
+
+/// What a worker saw: per event, its id, the version that scored it, and the verdict's hits.
+type Seen = Vec<(String, u32, Vec<(String, u32)>)>;
+
+fn check(text_hits: bool, id: &str, version: u32, hits: &[(String, u32)]) {
+    if text_hits {
+        assert_eq!(
+            hits,
+            [(format!("live.v{version}"), points(version))],
+            "event {id}: the verdict must be exactly the work of the version it names"
+        );
+    } else {
+        assert!(hits.is_empty(), "event {id}: {hits:?}");
+    }
+}
+
 #[test]
 fn reloads_under_load_score_every_event_once_with_one_version() {
-    let live = Arc::new(LiveEngine::new(Engine::new(&pack(1, 10)).unwrap()));
+    let live = Arc::new(LiveEngine::new(Engine::new(&pack(1)).unwrap()));
     let done = Arc::new(AtomicBool::new(false));
+    // Swaps every 2 ms to a new version (2, 3, 4, …), each time also offering a broken set.
     let reloader = {
         let (live, done) = (Arc::clone(&live), Arc::clone(&done));
         std::thread::spawn(move || {
-            let (mut swaps, mut rejected) = (0, 0);
+            let (mut version, mut rejected) = (1, 0);
             while !done.load(Ordering::Relaxed) {
-                let v = swaps % 2 + 1;
-                live.reload(&pack(v, v * 10)).unwrap();
-                swaps += 1;
+                version += 1;
+                live.reload(&pack(version)).unwrap();
                 // A set that fails to compile never replaces the running one.
                 let bad = RuleSet::from_str(
                     "bad.toml",
-                    "[pack]\nid = \"live\"\nversion = \"9\"\n[[rule]]\nid = \"x\"\n",
+                    "[pack]\nid = \"live\"\nversion = \"999999\"\n[[rule]]\nid = \"x\"\n",
                 );
                 if bad.and_then(|r| live.reload(&r)).is_err() {
                     rejected += 1;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(2));
+                std::thread::sleep(Duration::from_millis(2));
             }
-            (swaps, rejected)
+            (version, rejected)
         })
     };
-    let workers: Vec<_> = (0..3)
+    let start = Arc::new(Barrier::new(WORKERS));
+    let workers: Vec<_> = (0..WORKERS)
         .map(|w| {
-            let live = Arc::clone(&live);
-            std::thread::spawn(move || {
-                let mut scanner = live.scanner();
-                let mut seen = Vec::new();
-                for i in 0..20_000 {
-                    let text = if (i + w) % 2 == 0 { "老板先出票" } else { "今天天气好" };
-                    let (v, version) = scanner.scan_text(text);
-                    seen.push((text, v.score, version.to_string()));
+            let (live, start) = (Arc::clone(&live), Arc::clone(&start));
+            std::thread::spawn(move || -> Seen {
+                let events: Vec<Event> = (0..EVENTS_PER_WORKER)
+                    .map(|i| {
+                        let text = if (i + w) % 2 == 0 { "老板先出票" } else { "今天天气好" };
+                        Event::message(text).with_id(format!("w{w}-{i}"))
+                    })
+                    .collect();
+                start.wait();
+                let mut seen = Seen::new();
+                let hits = |v: &fanzha::Verdict| -> Vec<(String, u32)> {
+                    v.hits.iter().map(|h| (h.rule.to_string(), h.score)).collect()
+                };
+                if w % 2 == 0 {
+                    // Event by event through a scanner that follows reloads.
+                    let mut scanner = live.scanner();
+                    for e in &events {
+                        let (v, version) = scanner.scan(e);
+                        seen.push((v.id.clone().unwrap(), version_of(&version), hits(&v)));
+                    }
+                } else {
+                    // In batches through the engine of the moment (as the bindings do): one
+                    // version for the whole batch.
+                    for batch in events.chunks(50) {
+                        let engine = live.engine();
+                        let version = version_of(engine.version());
+                        for v in engine.scan_batch(batch) {
+                            seen.push((v.id.clone().unwrap(), version, hits(&v)));
+                        }
+                    }
                 }
                 seen
             })
         })
         .collect();
-    let mut verdicts = 0;
+    let mut ids = std::collections::HashSet::new();
     let mut versions = std::collections::BTreeSet::new();
-    for w in workers {
-        for (text, score, version) in w.join().unwrap() {
-            verdicts += 1;
-            let v: u32 = version.strip_prefix("live@").unwrap().parse().unwrap();
-            assert!(v == 1 || v == 2, "version {version}");
-            let expected = if text == "老板先出票" { v * 10 } else { 0 };
-            assert_eq!(score, expected, "a verdict must be the work of the version it names");
-            versions.insert(v);
+    for (w, worker) in workers.into_iter().enumerate() {
+        let seen = worker.join().unwrap();
+        assert_eq!(seen.len(), EVENTS_PER_WORKER, "worker {w}: one verdict per event");
+        let mut last = 0;
+        for (i, (id, version, hits)) in seen.iter().enumerate() {
+            assert_eq!(*id, format!("w{w}-{i}"), "verdicts in the order of the events");
+            assert!(ids.insert(id.clone()), "event {id} scored twice");
+            check((i + w) % 2 == 0, id, *version, hits);
+            // A thread never goes back to an older set once it has seen a newer one.
+            assert!(*version >= last, "worker {w}: version {version} after {last}");
+            last = *version;
+            versions.insert(*version);
         }
     }
     done.store(true, Ordering::Relaxed);
-    let (swaps, rejected) = reloader.join().unwrap();
-    assert_eq!(verdicts, 60_000);
-    assert!(swaps > 0 && rejected == swaps, "{swaps} swaps, {rejected} rejected");
-    assert!(versions.len() == 2 || swaps < 2, "both versions should have scored events: {versions:?}");
+    let (installed, rejected) = reloader.join().unwrap();
+    assert_eq!(ids.len(), WORKERS * EVENTS_PER_WORKER, "every event scored exactly once");
+    assert!(versions.iter().all(|&v| (1..=installed).contains(&v)), "only versions that were installed");
+    assert_eq!(rejected, installed - 1, "every broken set was refused");
+    assert!(
+        versions.len() >= 3 || installed < 3,
+        "scans should have met several versions: {} of {installed}",
+        versions.len()
+    );
 }
 
 #[test]
@@ -90,17 +157,17 @@ fn the_pipeline_under_reloads_answers_every_line_once_in_order_with_its_version(
         )
         .unwrap()
     };
-    let live = Arc::new(LiveEngine::new(Engine::new(&pack(1, 10)).unwrap()));
+    let live = Arc::new(LiveEngine::new(Engine::new(&pack(1, points(1))).unwrap()));
     let done = Arc::new(AtomicBool::new(false));
     let reloader = {
         let (live, done) = (Arc::clone(&live), Arc::clone(&done));
         std::thread::spawn(move || {
             let mut swaps = 0u32;
             while !done.load(Ordering::Relaxed) {
-                let v = swaps % 2 + 1;
-                live.reload(&pack(v, v * 10)).unwrap();
                 swaps += 1;
-                std::thread::sleep(std::time::Duration::from_millis(2));
+                let v = swaps + 1;
+                live.reload(&pack(v, points(v))).unwrap();
+                std::thread::sleep(Duration::from_millis(2));
             }
             swaps
         })
@@ -116,7 +183,7 @@ fn the_pipeline_under_reloads_answers_every_line_once_in_order_with_its_version(
         ));
     }
     let options =
-        fanzha::PipelineOptions { threads: 3, batch: 500, with_version: true, ..Default::default() };
+        fanzha::PipelineOptions { threads: WORKERS, batch: 500, with_version: true, ..Default::default() };
     let mut out = Vec::new();
     let lines = fanzha::Pipeline::new(Arc::clone(&live), options)
         .run(std::io::Cursor::new(input.into_bytes()), &mut out, |_| {})
@@ -127,23 +194,28 @@ fn the_pipeline_under_reloads_answers_every_line_once_in_order_with_its_version(
     let out = String::from_utf8(out).unwrap();
     let mut versions = std::collections::BTreeSet::new();
     let mut count = 0;
+    let mut last = 0;
     for (i, line) in out.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["id"], format!("e{i}"), "every line once, in order");
-        let version: u64 = v["rules"].as_str().unwrap().strip_prefix("live@").unwrap().parse().unwrap();
-        let points = v["hits"]
+        let version = version_of(v["rules"].as_str().unwrap());
+        // Batches are scored in input order, each by the set current when it starts.
+        assert!(version >= last, "line {i}: version {version} after {last}");
+        last = version;
+        let scored = v["hits"]
             .as_array()
             .unwrap()
             .iter()
             .find(|h| h["rule"] == "live.r")
             .map_or(0, |h| h["score"].as_u64().unwrap());
-        let expected = if i % 2 == 0 { version * 10 } else { 0 };
-        assert_eq!(points, expected, "line {i}: a verdict is the work of the version it names");
+        let expected = if i % 2 == 0 { points(version) as u64 } else { 0 };
+        assert_eq!(scored, expected, "line {i}: a verdict is the work of the version it names");
         versions.insert(version);
         count += 1;
     }
     assert_eq!(count, n as usize);
-    assert!(versions.len() == 2 || swaps < 2, "both versions should have scored: {versions:?}");
+    assert!(versions.iter().all(|&v| v <= swaps + 1), "only versions that were installed");
+    assert!(versions.len() >= 2 || swaps < 2, "several versions should have scored: {versions:?}");
     // The window kept counting across reloads: every conversation's later orders hit it.
     assert!(out.matches("\"rule\":\"live.w\"").count() > (n as usize) / 4);
 }
