@@ -219,8 +219,9 @@ impl Event {
         let ts = match ts {
             None | Some(Value::Null) => None,
             Some(v) => {
-                let t =
-                    parse_ts(&v).ok_or_else(|| bad("`ts` must be RFC 3339 or epoch milliseconds".into()))?;
+                let t = parse_ts(&v).ok_or_else(|| {
+                    bad("`ts` must be RFC 3339 or epoch milliseconds, from 1970 to 9999".into())
+                })?;
                 // Rules may still compare the field as written.
                 rest.insert("ts".into(), v);
                 Some(t)
@@ -345,14 +346,19 @@ impl Timestamp {
     }
 }
 
+/// The latest time an event may carry, 9999-12-31T23:59:59.999Z: the last instant RFC 3339
+/// can write. Times before 1970 or after this are refused, so time arithmetic never overflows.
+const MAX_MILLIS: i64 = 253_402_300_799_999;
+
 fn parse_ts(v: &Value) -> Option<Timestamp> {
-    match v {
+    let t = match v {
         Value::Number(n) => n.as_i64().map(|millis| Timestamp { millis, offset_secs: 0 }),
         Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
             .ok()
             .map(|t| Timestamp { millis: t.timestamp_millis(), offset_secs: t.offset().local_minus_utc() }),
         _ => None,
-    }
+    }?;
+    (0..=MAX_MILLIS).contains(&t.millis).then_some(t)
 }
 
 #[cfg(test)]

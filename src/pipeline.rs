@@ -24,6 +24,9 @@ use crate::verdict::Verdict;
 
 /// Lines one worker takes at a time.
 const CHUNK: usize = 128;
+/// Bytes of input a batch takes at most, whatever its line count: with long lines, a batch
+/// of `batch` lines could otherwise hold gigabytes.
+const BATCH_BYTES: usize = 32 << 20;
 
 /// How a [`Pipeline`] runs.
 #[derive(Debug, Clone)]
@@ -39,6 +42,10 @@ pub struct PipelineOptions {
     pub monitor: MonitorConfig,
     /// Add `"rules":"<pack>@<version>+…"` to each verdict: the rule set that scored it.
     pub with_version: bool,
+    /// Bytes of one input line at most (its newline not counted). A longer line is skipped
+    /// without being held in memory and answered with `{"line":N,"error":"…"}`. Default
+    /// 8 MiB: a message at the 1 MiB message limit, escaped as `\uXXXX`, still fits.
+    pub max_line_bytes: usize,
 }
 
 impl Default for PipelineOptions {
@@ -49,6 +56,7 @@ impl Default for PipelineOptions {
             stateful: true,
             monitor: MonitorConfig::default(),
             with_version: false,
+            max_line_bytes: 8 << 20,
         }
     }
 }
@@ -109,7 +117,8 @@ impl Pipeline {
         let batch_size = self.options.batch.max(1);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(io::Error::other)?;
         let bytes_read = Arc::new(AtomicU64::new(0));
-        let rx = read_blocks(reader, Arc::clone(&bytes_read));
+        let max_line = self.options.max_line_bytes.max(1);
+        let rx = read_blocks(reader, Arc::clone(&bytes_read), max_line);
         let mut engine = self.live.engine();
         let mut scorer = self.scorer(&engine, threads);
         let mut n = 0u64;
@@ -118,17 +127,20 @@ impl Pipeline {
         let mut blocks: Vec<(Vec<u8>, usize)> = Vec::new();
         loop {
             let mut lines: usize = blocks.iter().map(|(b, at)| count_lines(&b[*at..])).sum();
+            let mut bytes: usize = blocks.iter().map(|(b, at)| b.len() - at).sum();
             if blocks.is_empty() {
                 let Ok(first) = rx.recv() else { break };
                 let first = first?;
                 lines = count_lines(&first);
+                bytes = first.len();
                 blocks.push((first, 0));
             }
-            while lines < batch_size {
+            while lines < batch_size && bytes < BATCH_BYTES {
                 match rx.try_recv() {
                     Ok(block) => {
                         let block = block?;
                         lines += count_lines(&block);
+                        bytes += block.len();
                         blocks.push((block, 0));
                     }
                     Err(_) => break,
@@ -139,6 +151,16 @@ impl Pipeline {
             let mut batch: Vec<(u64, &[u8])> = Vec::with_capacity(lines.min(batch_size));
             let mut rest = None;
             'blocks: for (block, at) in &blocks {
+                if block.is_empty() {
+                    // A line over the limit, skipped by the reader: one result all the same.
+                    if batch.len() == batch_size {
+                        rest = Some(0);
+                        break 'blocks;
+                    }
+                    n += 1;
+                    batch.push((n, OVERLONG));
+                    continue;
+                }
                 let mut pos = *at;
                 for line in block[*at..].split_inclusive(|&b| b == b'\n') {
                     if batch.len() == batch_size {
@@ -163,8 +185,8 @@ impl Pipeline {
             }
             let version = self.options.with_version.then(|| engine.version().to_string());
             let rendered = pool.install(|| match &mut scorer {
-                Scorer::Stateful(m) => observe(m, &batch, version.as_deref()),
-                Scorer::Stateless(scanners) => scan(scanners, &batch, version.as_deref()),
+                Scorer::Stateful(m) => observe(m, &batch, version.as_deref(), max_line),
+                Scorer::Stateless(scanners) => scan(scanners, &batch, version.as_deref(), max_line),
             });
             for r in &rendered {
                 writer.write_all(r)?;
@@ -212,11 +234,14 @@ const BLOCKS_IN_FLIGHT: usize = 64;
 fn read_blocks<R: BufRead + Send + 'static>(
     mut reader: R,
     bytes_read: Arc<AtomicU64>,
+    max_line: usize,
 ) -> std::sync::mpsc::Receiver<io::Result<Vec<u8>>> {
     let (tx, rx) = std::sync::mpsc::sync_channel(BLOCKS_IN_FLIGHT);
     std::thread::spawn(move || {
-        // The start of a line whose end has not been read yet.
+        // The start of a line whose end has not been read yet (never over `max_line`).
         let mut partial: Vec<u8> = Vec::new();
+        // Inside a line over the limit: its bytes are dropped up to its newline.
+        let mut skipping = false;
         loop {
             let buf = match reader.fill_buf() {
                 Ok(buf) => buf,
@@ -227,27 +252,64 @@ fn read_blocks<R: BufRead + Send + 'static>(
                 }
             };
             if buf.is_empty() {
-                if !partial.is_empty() {
+                if skipping {
+                    let _ = tx.send(Ok(Vec::new()));
+                } else if !partial.is_empty() {
                     let _ = tx.send(Ok(partial));
                 }
                 return;
             }
             let len = buf.len();
-            let block = match buf.iter().rposition(|&b| b == b'\n') {
-                Some(last) => {
+            let mut rest = buf;
+            let mut out: Vec<Vec<u8>> = Vec::new();
+            if skipping {
+                match rest.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        skipping = false;
+                        out.push(Vec::new());
+                        rest = &rest[i + 1..];
+                    }
+                    None => rest = &[],
+                }
+            }
+            match rest.iter().rposition(|&b| b == b'\n') {
+                // No line here can be over the limit: the common case, one block.
+                Some(last) if partial.len() + last <= max_line => {
                     let mut block = std::mem::take(&mut partial);
-                    block.extend_from_slice(&buf[..=last]);
-                    partial.extend_from_slice(&buf[last + 1..]);
-                    Some(block)
+                    block.extend_from_slice(&rest[..=last]);
+                    out.push(block);
+                    rest = &rest[last + 1..];
                 }
-                None => {
-                    partial.extend_from_slice(buf);
-                    None
+                Some(last) => {
+                    let mut block = Vec::new();
+                    for line in rest[..=last].split_inclusive(|&b| b == b'\n') {
+                        if partial.len() + line.len() - 1 > max_line {
+                            partial.clear();
+                            if !block.is_empty() {
+                                out.push(std::mem::take(&mut block));
+                            }
+                            out.push(Vec::new());
+                        } else {
+                            block.append(&mut partial);
+                            block.extend_from_slice(line);
+                        }
+                    }
+                    if !block.is_empty() {
+                        out.push(block);
+                    }
+                    rest = &rest[last + 1..];
                 }
-            };
+                None => {}
+            }
+            if partial.len() + rest.len() > max_line {
+                partial.clear();
+                skipping = true;
+            } else {
+                partial.extend_from_slice(rest);
+            }
             reader.consume(len);
             bytes_read.fetch_add(len as u64, Ordering::Relaxed);
-            if let Some(block) = block {
+            for block in out {
                 if tx.send(Ok(block)).is_err() {
                     return;
                 }
@@ -259,11 +321,20 @@ fn read_blocks<R: BufRead + Send + 'static>(
 
 /// Lines in a block: its newlines, and a last line without one.
 fn count_lines(block: &[u8]) -> usize {
+    if block.is_empty() {
+        // A line over the limit, dropped by the reader (see `read_blocks`).
+        return 1;
+    }
     block.iter().filter(|&&b| b == b'\n').count() + usize::from(block.last().is_some_and(|&b| b != b'\n'))
 }
 
 /// Scores a batch event by event, one scanner per worker.
-fn scan(scanners: &[Mutex<Scanner>], batch: &[(u64, &[u8])], version: Option<&str>) -> Vec<Vec<u8>> {
+fn scan(
+    scanners: &[Mutex<Scanner>],
+    batch: &[(u64, &[u8])],
+    version: Option<&str>,
+    max_line: usize,
+) -> Vec<Vec<u8>> {
     batch
         .par_chunks(CHUNK)
         .map(|chunk| {
@@ -271,7 +342,7 @@ fn scan(scanners: &[Mutex<Scanner>], batch: &[(u64, &[u8])], version: Option<&st
             let mut scanner = scanners[worker].lock().unwrap_or_else(|e| e.into_inner());
             let mut text = Vec::with_capacity(chunk.len() * 128);
             for (line_no, line) in chunk {
-                match parse(line) {
+                match parse(line, max_line) {
                     Ok(event) => write_verdict(&mut text, &scanner.scan(&event), version),
                     Err(message) => write_error(&mut text, *line_no, &message),
                 }
@@ -283,9 +354,14 @@ fn scan(scanners: &[Mutex<Scanner>], batch: &[(u64, &[u8])], version: Option<&st
 
 /// Scores a batch through the monitor: lines parsed in parallel, the events observed in input
 /// order, the verdicts and error records rendered in parallel.
-fn observe(monitor: &mut Monitor, batch: &[(u64, &[u8])], version: Option<&str>) -> Vec<Vec<u8>> {
+fn observe(
+    monitor: &mut Monitor,
+    batch: &[(u64, &[u8])],
+    version: Option<&str>,
+    max_line: usize,
+) -> Vec<Vec<u8>> {
     let parsed: Vec<Result<Event, String>> =
-        batch.par_iter().with_min_len(CHUNK).map(|(_, line)| parse(line)).collect();
+        batch.par_iter().with_min_len(CHUNK).map(|(_, line)| parse(line, max_line)).collect();
     let mut events = Vec::with_capacity(parsed.len());
     let mut errors = Vec::new();
     for (p, (line_no, _)) in parsed.into_iter().zip(batch) {
@@ -327,8 +403,15 @@ fn observe(monitor: &mut Monitor, batch: &[(u64, &[u8])], version: Option<&str>)
     out
 }
 
+/// The stand-in for a line over the limit: no real line is empty (an empty line still has
+/// its newline).
+const OVERLONG: &[u8] = &[];
+
 /// Reads one input line as an event, or says why it cannot be read.
-fn parse(raw: &[u8]) -> Result<Event, String> {
+fn parse(raw: &[u8], max_line: usize) -> Result<Event, String> {
+    if raw.is_empty() {
+        return Err(format!("the line is longer than the limit of {max_line} bytes"));
+    }
     let line = raw.strip_suffix(b"\n").unwrap_or(raw);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match std::str::from_utf8(line) {
@@ -416,6 +499,62 @@ mod tests {
         assert!(whole.contains("\"error\":\"invalid UTF-8 at byte 1\""));
         for (capacity, batch) in [(1, 1), (3, 2), (17, 5), (64, 1000), (1 << 16, 3)] {
             assert_eq!(run(capacity, batch), (n, whole.clone()), "buffer {capacity}, batch {batch}");
+        }
+    }
+
+    /// Lines over the limit, wherever the reads cut them (inside one read, across many, the
+    /// last line without a newline), each get one error naming their line number; a line at
+    /// the limit exactly is read; the other lines are untouched.
+    #[test]
+    fn lines_over_the_limit_are_skipped_with_one_error_each() {
+        let event = |id: &str, pad: usize| {
+            let head = format!("{{\"kind\":\"message\",\"id\":\"{id}\",\"text\":\"老板先出票");
+            // `pad` bytes in all, `x` filling the text up to that.
+            let fill = pad - head.len() - 2;
+            format!("{head}{}\"}}", "x".repeat(fill))
+        };
+        let limit = 100;
+        let lengths = [70, 101, 100, 3000, 60, 250, 99, 101];
+        let mut input = String::new();
+        for (i, &len) in lengths.iter().enumerate() {
+            input.push_str(&event(&format!("m{i}"), len));
+            input.push('\n');
+        }
+        input.push_str(&event("tail", 500));
+        let live = Arc::new(LiveEngine::new(Engine::bundled().unwrap()));
+        let run = |capacity: usize, batch: usize, stateful: bool| {
+            let reader =
+                std::io::BufReader::with_capacity(capacity, std::io::Cursor::new(input.clone().into_bytes()));
+            let options = PipelineOptions {
+                threads: 2,
+                batch,
+                stateful,
+                max_line_bytes: limit,
+                ..PipelineOptions::default()
+            };
+            let mut out = Vec::new();
+            Pipeline::new(Arc::clone(&live), options).run(reader, &mut out, |_| {}).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let whole = run(1 << 16, 8192, true);
+        let lines: Vec<&str> = whole.lines().collect();
+        assert_eq!(lines.len(), lengths.len() + 1, "{whole}");
+        for (i, &len) in lengths.iter().enumerate() {
+            if len > limit {
+                let want = format!(
+                    "{{\"line\":{},\"error\":\"the line is longer than the limit of 100 bytes\"}}",
+                    i + 1
+                );
+                assert_eq!(lines[i], want);
+            } else {
+                assert!(lines[i].starts_with(&format!("{{\"id\":\"m{i}\"")), "{}", lines[i]);
+            }
+        }
+        assert!(lines[8].starts_with("{\"line\":9,\"error\":\"the line is longer"), "{}", lines[8]);
+        for (capacity, batch, stateful) in
+            [(1, 1, true), (7, 2, false), (64, 3, true), (99, 1000, false), (4096, 2, true)]
+        {
+            assert_eq!(run(capacity, batch, stateful), whole, "buffer {capacity}, batch {batch}");
         }
     }
 }

@@ -226,6 +226,7 @@ pub fn run(data: &[u8]) {
             max_events_per_key: 2,
             idle: Duration::from_secs(600),
             lateness: Duration::from_secs(u64::from(setup >> 2 & 3) * 60),
+            ..MonitorConfig::default()
         }
     };
     let mut clock = BASE;

@@ -22,7 +22,7 @@ pub fn run(args: Args) -> i32 {
         eprintln!("error: give the text to explain, e.g. fanzha explain --text \"老板先出票\"");
         return 2;
     };
-    let (_, engine) = match load_engine(&args.rules) {
+    let (_, engine) = match load_engine(&args.rules, fanzha::Limits::default()) {
         Ok(x) => x,
         Err(code) => return code,
     };

@@ -45,11 +45,12 @@ struct RulesArg {
 }
 
 impl RulesArg {
-    fn load(&self) -> Result<RuleSet, fanzha::Error> {
-        if self.rules.is_empty() {
-            return RuleSet::bundled();
-        }
+    fn load(&self, limits: fanzha::Limits) -> Result<RuleSet, fanzha::Error> {
         let mut b = RuleSet::builder();
+        b.limits(limits);
+        if self.rules.is_empty() {
+            return b.add_bundled().build();
+        }
         for p in &self.rules {
             b.add_path(p);
         }
@@ -57,8 +58,8 @@ impl RulesArg {
     }
 }
 
-fn load_engine(paths: &RulesArg) -> Result<(RuleSet, Engine), i32> {
-    let rules = paths.load().map_err(|e| {
+fn load_engine(paths: &RulesArg, limits: fanzha::Limits) -> Result<(RuleSet, Engine), i32> {
+    let rules = paths.load(limits).map_err(|e| {
         eprintln!("{e}");
         2
     })?;

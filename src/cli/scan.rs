@@ -13,7 +13,7 @@ use std::time::Duration;
 use is_terminal::IsTerminal;
 
 use super::{load_engine, RulesArg};
-use fanzha::{LiveEngine, MonitorConfig, Pipeline, PipelineOptions, Progress, RuleSet};
+use fanzha::{Limits, LiveEngine, MonitorConfig, Pipeline, PipelineOptions, Progress, RuleSet};
 
 /// How often `--watch` looks at the rule files.
 const WATCH_INTERVAL: Duration = Duration::from_millis(300);
@@ -41,6 +41,14 @@ pub struct Args {
     /// A key untouched for this long, in event time, is dropped.
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
     idle: Duration,
+    /// Bytes of message text scanned in one piece; longer texts are scanned in overlapping
+    /// pieces of this size, so memory stays bounded.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().message_bytes)]
+    max_message_bytes: usize,
+    /// Bytes of one input line at most; a longer line is skipped and answered with
+    /// {"line":N,"error":"..."}.
+    #[arg(long, value_name = "BYTES", default_value_t = PipelineOptions::default().max_line_bytes)]
+    max_line_bytes: usize,
     /// Reload the --rules files when they change, keeping the running set if the new one has
     /// errors; each verdict then names the rule-set version that scored it ("rules").
     #[arg(long)]
@@ -55,7 +63,8 @@ pub fn run(args: Args) -> i32 {
         eprintln!("error: --watch needs --rules PATH (the bundled packs cannot change)");
         return 2;
     }
-    let (_, engine) = match load_engine(&args.rules) {
+    let limits = Limits { message_bytes: args.max_message_bytes, ..Limits::default() };
+    let (_, engine) = match load_engine(&args.rules, limits) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -74,7 +83,7 @@ pub fn run(args: Args) -> i32 {
         args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let live = Arc::new(LiveEngine::new(engine));
     if args.watch {
-        watch(args.rules.rules.clone(), Arc::clone(&live));
+        watch(args.rules.rules.clone(), Arc::clone(&live), limits);
     }
     let stdout = io::stdout();
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -93,12 +102,14 @@ pub fn run(args: Args) -> i32 {
         max_events_per_key: args.max_events_per_key,
         idle: args.idle,
         lateness: args.lateness,
+        ..MonitorConfig::default()
     };
     let options = PipelineOptions {
         threads,
         stateful: !args.stateless,
         monitor,
         with_version: args.watch,
+        max_line_bytes: args.max_line_bytes,
         ..PipelineOptions::default()
     };
     let progress = |p: Progress| {
@@ -130,7 +141,7 @@ pub fn run(args: Args) -> i32 {
 
 /// Reloads the rules whenever a rule file changes; a set with errors is reported and the
 /// running one kept.
-fn watch(paths: Vec<PathBuf>, live: Arc<LiveEngine>) {
+fn watch(paths: Vec<PathBuf>, live: Arc<LiveEngine>, limits: Limits) {
     std::thread::spawn(move || {
         let mut last = fingerprint(&paths);
         loop {
@@ -141,6 +152,7 @@ fn watch(paths: Vec<PathBuf>, live: Arc<LiveEngine>) {
             }
             last = now;
             let mut b = RuleSet::builder();
+            b.limits(limits);
             for p in &paths {
                 b.add_path(p);
             }

@@ -64,6 +64,10 @@ pub struct MonitorConfig {
     /// Events older than the latest time seen minus this are late: scored without state and
     /// marked `"late":true`. Default 5 minutes.
     pub lateness: Duration,
+    /// An event dated more than this after the machine's clock is treated as undated (it takes
+    /// the monitor's time), so one bogus far-future `ts` cannot make every later event late.
+    /// `None` trusts every time, for replays of synthetic future data. Default 24 hours.
+    pub max_ahead: Option<Duration>,
 }
 
 impl Default for MonitorConfig {
@@ -73,6 +77,7 @@ impl Default for MonitorConfig {
             max_events_per_key: 64,
             idle: Duration::from_secs(24 * 3600),
             lateness: Duration::from_secs(300),
+            max_ahead: Some(Duration::from_secs(24 * 3600)),
         }
     }
 }
@@ -325,11 +330,15 @@ impl Monitor {
     /// Step 1: times, lateness and positions, in input order.
     fn place(&mut self, events: &[Event]) -> Vec<Placed> {
         let lateness = self.config.lateness.as_millis() as i64;
+        let latest = self.config.max_ahead.map(|ahead| {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            now.saturating_add(ahead).as_millis().min(i64::MAX as u128) as i64
+        });
         events
             .iter()
             .map(|e| {
                 self.events += 1;
-                let ts = e.ts().map(|t| t.millis);
+                let ts = e.ts().map(|t| t.millis).filter(|&t| latest.is_none_or(|l| t <= l));
                 let late = matches!((ts, self.clock), (Some(t), Some(c)) if t < c.saturating_sub(lateness));
                 let t = ts.or(self.clock).unwrap_or(0);
                 if late {

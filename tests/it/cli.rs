@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-fn fanzha(args: &[&str], stdin: &[u8]) -> Output {
+pub(super) fn fanzha(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fanzha"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

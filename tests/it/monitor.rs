@@ -288,3 +288,35 @@ fn blind_mixed_streams() {
         );
     }
 }
+
+#[test]
+fn a_far_future_time_does_not_make_later_events_late() {
+    let bogus = |max_ahead| {
+        let config = MonitorConfig { max_ahead, ..MonitorConfig::default() };
+        let mut m = Monitor::with_config(engine(VELOCITY), config);
+        m.observe(&order("a", 0, 50.0));
+        let far = r#"{"kind":"transaction","id":"x","ts":"2999-01-01T00:00:00Z","merchant":"m","payer":"x","amount":1,"remote":true}"#;
+        m.observe(&ev(far));
+        m.observe(&order("b", 1, 50.0))
+    };
+    // Taken as undated, the bogus event joins the window at the monitor's time.
+    let v = bogus(MonitorConfig::default().max_ahead);
+    assert!(!v.late);
+    assert_eq!(v.level, Level::Warn);
+    assert_eq!(v.hits[0].events, ["a", "x", "b"]);
+    // Trusted, it moves the clock 974 years on and the next real event is late.
+    assert!(bogus(None).late);
+}
+
+#[test]
+fn times_outside_1970_to_9999_are_refused_when_read() {
+    for ts in ["-1", "-9223372036854775808", "253402300800000", "\"0000-01-01T00:00:00Z\""] {
+        let line = format!(r#"{{"kind":"message","text":"x","ts":{ts}}}"#);
+        let e = Event::from_json(&line).unwrap_err().to_string();
+        assert!(e.contains("from 1970 to 9999"), "{ts}: {e}");
+    }
+    for ts in ["0", "253402300799999", "\"9999-12-31T23:59:59.999Z\""] {
+        let line = format!(r#"{{"kind":"message","text":"x","ts":{ts}}}"#);
+        assert!(Event::from_json(&line).is_ok(), "{ts}");
+    }
+}
