@@ -1,6 +1,7 @@
 //! The C programs, built by the system compiler with `-Wall -Wextra -Werror` against the
-//! static library and the committed header: the API test (also under valgrind, with no leaks
-//! or errors allowed) and the point-of-sale example.
+//! static library and the committed header: the API test and the threads test (each also
+//! under valgrind and built with AddressSanitizer, LeakSanitizer and UBSan, with no leaks or
+//! errors allowed; skipped with a message where the tool is missing), and the examples.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -35,12 +36,19 @@ fn static_lib() -> PathBuf {
 
 /// Compiles `source` into `name` and returns the executable's path.
 fn build(source: &str, name: &str) -> PathBuf {
+    build_with(source, name, &[]).unwrap_or_else(|| panic!("{source} did not compile"))
+}
+
+/// Compiles `source` into `name` with extra compiler flags; `None` if it does not compile.
+fn build_with(source: &str, name: &str, flags: &[&str]) -> Option<PathBuf> {
     let dir = env!("CARGO_MANIFEST_DIR");
     let lib = static_lib();
     let target = target_dir();
     let exe = target.join(name);
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-I"])
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"])
+        .args(flags)
+        .arg("-I")
         .arg(format!("{dir}/include"))
         .arg(format!("{dir}/{source}"))
         .arg(&lib)
@@ -48,8 +56,68 @@ fn build(source: &str, name: &str) -> PathBuf {
         .arg(&exe)
         .status()
         .expect("run the C compiler");
-    assert!(status.success(), "{source} did not compile");
-    exe
+    status.success().then_some(exe)
+}
+
+/// The flags of the sanitizer builds: every report is fatal.
+const SANITIZE: &[&str] =
+    &["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"];
+
+/// Whether the C compiler can build and run a sanitized program here (not every compiler or
+/// platform has the runtimes).
+fn sanitizers_available() -> bool {
+    let dir = std::env::temp_dir().join(format!("fanzha-asan-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (src, exe) = (dir.join("probe.c"), dir.join("probe"));
+    std::fs::write(&src, "#include <stdlib.h>\nint main(void) { free(malloc(8)); return 0; }\n").unwrap();
+    let built = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(SANITIZE)
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let ran = built && Command::new(&exe).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    std::fs::remove_dir_all(&dir).ok();
+    ran
+}
+
+fn valgrind_available() -> bool {
+    Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// Runs `exe quick` under valgrind's memcheck, failing on any error or definite or indirect
+/// leak; returns the exit code and valgrind's report.
+fn under_valgrind(exe: &Path) -> (Option<i32>, String) {
+    let out = Command::new("valgrind")
+        .args([
+            "--error-exitcode=3",
+            "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+        ])
+        .arg(exe)
+        .arg("quick")
+        .env("FANZHA_CONFORMANCE_DIR", VECTORS)
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Runs a sanitized `exe` (with `quick`: less work), with leak detection on and every report
+/// fatal; returns the exit code and the sanitizers' report.
+fn sanitized(exe: &Path, quick: bool) -> (Option<i32>, String) {
+    let out = Command::new(exe)
+        .args(quick.then_some("quick"))
+        .env("FANZHA_CONFORMANCE_DIR", VECTORS)
+        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=23")
+        .env("LSAN_OPTIONS", "exitcode=23")
+        .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), report)
 }
 
 #[test]
@@ -66,26 +134,77 @@ fn the_c_api_test_passes() {
 
 #[test]
 fn the_c_api_test_is_clean_under_valgrind() {
-    if Command::new("valgrind").arg("--version").output().is_err() {
+    if !valgrind_available() {
         println!("valgrind not installed; skipped");
         return;
     }
     let exe = build("tests/test.c", "fanzha-c-test-vg");
-    let out = Command::new("valgrind")
-        .args([
-            "--error-exitcode=3",
-            "--leak-check=full",
-            "--show-leak-kinds=definite,indirect",
-            "--errors-for-leak-kinds=definite,indirect",
-        ])
-        .arg(&exe)
-        .arg("quick")
-        .env("FANZHA_CONFORMANCE_DIR", VECTORS)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "valgrind found errors or leaks:\n{stderr}");
-    assert!(stderr.contains("ERROR SUMMARY: 0 errors"), "{stderr}");
+    let (code, report) = under_valgrind(&exe);
+    assert_eq!(code, Some(0), "valgrind found errors or leaks:\n{report}");
+    assert!(report.contains("ERROR SUMMARY: 0 errors"), "{report}");
+}
+
+#[test]
+fn the_c_api_test_is_clean_under_address_sanitizer() {
+    if !sanitizers_available() {
+        println!("the C compiler cannot build with -fsanitize=address,undefined here; skipped");
+        return;
+    }
+    let exe =
+        build_with("tests/test.c", "fanzha-c-test-asan", SANITIZE).expect("tests/test.c with sanitizers");
+    let (code, report) = sanitized(&exe, true);
+    assert_eq!(code, Some(0), "the sanitizers found errors or leaks:\n{report}");
+    assert!(report.contains("all checks passed"), "{report}");
+}
+
+/// Six threads scan one engine (event by event, in batches, through a monitor) while another
+/// swaps its rules every 2 ms: every event answered once, by one version (tests/threads.c).
+#[test]
+fn the_threads_test_passes() {
+    let exe = build("tests/threads.c", "fanzha-c-threads");
+    let out = Command::new(&exe).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("C threads: "), "{stdout}");
+}
+
+#[test]
+fn the_threads_test_is_clean_under_valgrind() {
+    if !valgrind_available() {
+        println!("valgrind not installed; skipped");
+        return;
+    }
+    let exe = build("tests/threads.c", "fanzha-c-threads-vg");
+    let (code, report) = under_valgrind(&exe);
+    assert_eq!(code, Some(0), "valgrind found errors or leaks:\n{report}");
+    assert!(report.contains("ERROR SUMMARY: 0 errors"), "{report}");
+    // The control: the same program leaking its engine is caught.
+    let leaky =
+        build_with("tests/threads.c", "fanzha-c-threads-vg-leak", &["-DFANZHA_LEAK_ON_PURPOSE"]).unwrap();
+    let (code, report) = under_valgrind(&leaky);
+    assert_eq!(code, Some(3), "valgrind should have reported the leaked engine:\n{report}");
+    assert!(report.contains("definitely lost"), "{report}");
+}
+
+#[test]
+fn the_threads_test_is_clean_under_address_sanitizer() {
+    if !sanitizers_available() {
+        println!("the C compiler cannot build with -fsanitize=address,undefined here; skipped");
+        return;
+    }
+    let exe = build_with("tests/threads.c", "fanzha-c-threads-asan", SANITIZE)
+        .expect("tests/threads.c with sanitizers");
+    let (code, report) = sanitized(&exe, false);
+    assert_eq!(code, Some(0), "the sanitizers found errors or leaks:\n{report}");
+    assert!(report.contains("C threads: "), "{report}");
+    // The control: LeakSanitizer really runs here (it cannot under some debuggers and
+    // sandboxes), and reports the engine the program leaks on purpose.
+    let mut flags = SANITIZE.to_vec();
+    flags.push("-DFANZHA_LEAK_ON_PURPOSE");
+    let leaky = build_with("tests/threads.c", "fanzha-c-threads-asan-leak", &flags).unwrap();
+    let (code, report) = sanitized(&leaky, true);
+    assert_eq!(code, Some(23), "LeakSanitizer should have reported the leaked engine:\n{report}");
+    assert!(report.contains("LeakSanitizer: detected memory leaks"), "{report}");
 }
 
 #[test]
