@@ -54,7 +54,9 @@ const PARALLEL_FROM: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonitorConfig {
     /// Keys kept at most, for windows (a key is a field value such as one merchant) and again
-    /// for sequences (a key is a party); the least recently used goes first. Default 100,000.
+    /// for sequences (a key is a party); the least recently used goes first. Keys live in 64
+    /// shards of `max_keys / 64` (rounded up) keys each, so the bound is exact for multiples
+    /// of 64 and at most 63 over otherwise. Default 100,000.
     pub max_keys: usize,
     /// Entries kept per key at most (counted events, sequence steps, values seen); the oldest
     /// entry of the key's longest list goes first. Default 64.
@@ -578,7 +580,8 @@ impl ShardContext<'_> {
                 let members: Vec<&Entry> =
                     list.iter().filter(|x| x.t > p.t - w.within_ms && (x.t, x.seq) <= (p.t, p.seq)).collect();
                 let count = members.len() as f64;
-                let sum: u64 = members.iter().map(|x| x.fen).sum();
+                // Saturating: a raised `max_events_per_key` lets enough maximal amounts overflow u64.
+                let sum: u64 = members.iter().fold(0u64, |s, x| s.saturating_add(x.fen));
                 let holds = w.count.as_ref().is_none_or(|c| c.holds(count))
                     && w.sum.as_ref().is_none_or(|c| c.holds_fen(sum))
                     && w.distinct.as_ref().is_none_or(|(_, c)| {
