@@ -18,21 +18,21 @@ pub const SLANG: &[(&str, &[&str])] = &[
     ("二维码", &["ewm", "二维马", "二唯码"]),
     ("收款码", &["收款ma", "skm", "收钱码"]),
     ("转账", &["转帐", "zhuan账", "转zhang"]),
-    ("汇款", &["汇kuan", "hk"]),
+    ("汇款", &["汇kuan"]),
     ("付款", &["付kuan", "fk"]),
     ("打款", &["打kuan"]),
     ("验证码", &["yzm", "验证ma", "验正码"]),
-    ("密码", &["秘码", "mm"]),
+    ("密码", &["秘码"]),
     ("账户", &["帐户", "账hu"]),
     ("账号", &["帐号", "zh号"]),
-    ("刷单", &["刷dan", "sd"]),
+    ("刷单", &["刷dan"]),
     ("返利", &["返li", "fl"]),
     ("贷款", &["带款", "贷kuan"]),
     ("手续费", &["sxf", "手续fei"]),
     ("保证金", &["bzj", "保证jin"]),
     ("客服", &["kf", "客fu"]),
     ("公安", &["gongan", "工安"]),
-    ("警察", &["jc", "警茶"]),
+    ("警察", &["警茶"]),
     ("出票", &["出piao"]),
     ("彩票", &["彩piao", "cp"]),
     ("截图", &["截tu", "jt"]),
@@ -42,7 +42,7 @@ pub const SLANG: &[(&str, &[&str])] = &[
     ("佣金", &["yj", "佣jin"]),
     ("提现", &["tx", "提xian"]),
     ("充值", &["cz", "充zhi"]),
-    ("冻结", &["冻jie", "dj"]),
+    ("冻结", &["冻jie"]),
     ("安全账户", &["安全帐户", "aqzh"]),
     ("好处费", &["hcf", "好处fei"]),
 ];
@@ -90,7 +90,9 @@ pub const TARGETS: &[&str] = &[
 ];
 
 /// Words commonly written by their pinyin initials (wx, zfb, yhk, ewm); the initials
-/// themselves come from the pinyin data.
+/// themselves come from the pinyin data. Initials that mostly mean something else in chat
+/// (sd for 刷单 is an SD card, mm for 密码 is 妹妹, hk for 汇款 is Hong Kong, dj, zz) are left
+/// out: a victim would not read them either.
 pub const ABBREVIATED: &[&str] = &[
     "微信",
     "支付宝",
@@ -104,15 +106,11 @@ pub const ABBREVIATED: &[&str] = &[
     "彩票",
     "兼职",
     "佣金",
-    "刷单",
     "返利",
     "提现",
     "充值",
-    "贷款",
-    "密码",
     "好处费",
     "安全账户",
-    "转账",
     "付款",
 ];
 
