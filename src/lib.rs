@@ -62,6 +62,7 @@ mod limits;
 mod monitor;
 mod normalize;
 mod pipeline;
+mod privacy;
 mod rules;
 mod scan;
 mod verdict;
@@ -73,6 +74,7 @@ pub use limits::Limits;
 pub use monitor::{Monitor, MonitorConfig, MonitorStats};
 pub use normalize::{fold, Folded};
 pub use pipeline::{Pipeline, PipelineOptions, Progress};
+pub use privacy::mask_personal_data;
 pub use rules::{
     ExampleFailure, ExampleReport, Levels, Location, PackInfo, RuleRef, RuleSet, RuleSetBuilder,
 };

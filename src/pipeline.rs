@@ -46,6 +46,9 @@ pub struct PipelineOptions {
     /// without being held in memory and answered with `{"line":N,"error":"…"}`. Default
     /// 8 MiB: a message at the 1 MiB message limit, escaped as `\uXXXX`, still fits.
     pub max_line_bytes: usize,
+    /// Mask phone, ID card and bank card numbers in the evidence of each verdict (see
+    /// [`Verdict::mask_personal_data`]). Default off.
+    pub mask_personal_data: bool,
 }
 
 impl Default for PipelineOptions {
@@ -57,6 +60,7 @@ impl Default for PipelineOptions {
             monitor: MonitorConfig::default(),
             with_version: false,
             max_line_bytes: 8 << 20,
+            mask_personal_data: false,
         }
     }
 }
@@ -184,9 +188,10 @@ impl Pipeline {
                 }
             }
             let version = self.options.with_version.then(|| engine.version().to_string());
+            let how = Lines { version: version.as_deref(), max_line, mask: self.options.mask_personal_data };
             let rendered = pool.install(|| match &mut scorer {
-                Scorer::Stateful(m) => observe(m, &batch, version.as_deref(), max_line),
-                Scorer::Stateless(scanners) => scan(scanners, &batch, version.as_deref(), max_line),
+                Scorer::Stateful(m) => observe(m, &batch, &how),
+                Scorer::Stateless(scanners) => scan(scanners, &batch, &how),
             });
             for r in &rendered {
                 writer.write_all(r)?;
@@ -328,13 +333,16 @@ fn count_lines(block: &[u8]) -> usize {
     block.iter().filter(|&&b| b == b'\n').count() + usize::from(block.last().is_some_and(|&b| b != b'\n'))
 }
 
-/// Scores a batch event by event, one scanner per worker.
-fn scan(
-    scanners: &[Mutex<Scanner>],
-    batch: &[(u64, &[u8])],
-    version: Option<&str>,
+/// How input lines are read and answered.
+struct Lines<'a> {
+    /// The rule-set version to name in each verdict, if asked.
+    version: Option<&'a str>,
     max_line: usize,
-) -> Vec<Vec<u8>> {
+    mask: bool,
+}
+
+/// Scores a batch event by event, one scanner per worker.
+fn scan(scanners: &[Mutex<Scanner>], batch: &[(u64, &[u8])], how: &Lines) -> Vec<Vec<u8>> {
     batch
         .par_chunks(CHUNK)
         .map(|chunk| {
@@ -342,8 +350,14 @@ fn scan(
             let mut scanner = scanners[worker].lock().unwrap_or_else(|e| e.into_inner());
             let mut text = Vec::with_capacity(chunk.len() * 128);
             for (line_no, line) in chunk {
-                match parse(line, max_line) {
-                    Ok(event) => write_verdict(&mut text, &scanner.scan(&event), version),
+                match parse(line, how.max_line) {
+                    Ok(event) => {
+                        let mut verdict = scanner.scan(&event);
+                        if how.mask {
+                            verdict.mask_personal_data();
+                        }
+                        write_verdict(&mut text, &verdict, how.version)
+                    }
                     Err(message) => write_error(&mut text, *line_no, &message),
                 }
             }
@@ -354,14 +368,9 @@ fn scan(
 
 /// Scores a batch through the monitor: lines parsed in parallel, the events observed in input
 /// order, the verdicts and error records rendered in parallel.
-fn observe(
-    monitor: &mut Monitor,
-    batch: &[(u64, &[u8])],
-    version: Option<&str>,
-    max_line: usize,
-) -> Vec<Vec<u8>> {
+fn observe(monitor: &mut Monitor, batch: &[(u64, &[u8])], how: &Lines) -> Vec<Vec<u8>> {
     let parsed: Vec<Result<Event, String>> =
-        batch.par_iter().with_min_len(CHUNK).map(|(_, line)| parse(line, max_line)).collect();
+        batch.par_iter().with_min_len(CHUNK).map(|(_, line)| parse(line, how.max_line)).collect();
     let mut events = Vec::with_capacity(parsed.len());
     let mut errors = Vec::new();
     for (p, (line_no, _)) in parsed.into_iter().zip(batch) {
@@ -370,7 +379,10 @@ fn observe(
             Err(message) => errors.push((*line_no, events.len(), message)),
         }
     }
-    let verdicts = monitor.observe_batch(&events);
+    let mut verdicts = monitor.observe_batch(&events);
+    if how.mask {
+        verdicts.par_iter_mut().filter(|v| !v.hits.is_empty()).for_each(Verdict::mask_personal_data);
+    }
     // Error records go back in their place: before the event that followed them.
     let mut lines: Vec<Result<&Verdict, (u64, &str)>> = Vec::with_capacity(batch.len());
     let mut pending = errors.iter().peekable();
@@ -389,7 +401,7 @@ fn observe(
             let mut text = Vec::with_capacity(chunk.len() * 128);
             for line in chunk {
                 match line {
-                    Ok(v) => write_verdict(&mut text, v, version),
+                    Ok(v) => write_verdict(&mut text, v, how.version),
                     Err((line_no, message)) => write_error(&mut text, *line_no, message),
                 }
             }

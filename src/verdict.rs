@@ -84,4 +84,25 @@ impl Verdict {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
     }
+
+    /// Masks phone, ID card and bank card numbers in the evidence, all but their last four
+    /// digits (see [`mask_personal_data`](crate::mask_personal_data)). Spans are unchanged:
+    /// masking keeps the evidence's length.
+    ///
+    /// ```
+    /// let engine = fanzha::Engine::bundled()?;
+    /// let mut v = engine.scan_text("老板先出票，钱马上转，有事打我电话13812345678");
+    /// v.mask_personal_data();
+    /// assert!(!v.to_json().contains("13812345678"));
+    /// # Ok::<(), fanzha::Error>(())
+    /// ```
+    pub fn mask_personal_data(&mut self) {
+        for hit in &mut self.hits {
+            for e in &mut hit.evidence {
+                if let std::borrow::Cow::Owned(masked) = crate::privacy::mask_personal_data(e) {
+                    *e = masked;
+                }
+            }
+        }
+    }
 }

@@ -49,6 +49,10 @@ pub struct Args {
     /// {"line":N,"error":"..."}.
     #[arg(long, value_name = "BYTES", default_value_t = PipelineOptions::default().max_line_bytes)]
     max_line_bytes: usize,
+    /// Mask phone, ID card and bank card numbers in the evidence, all but their last four
+    /// digits.
+    #[arg(long)]
+    mask_personal_data: bool,
     /// Reload the --rules files when they change, keeping the running set if the new one has
     /// errors; each verdict then names the rule-set version that scored it ("rules").
     #[arg(long)]
@@ -110,6 +114,7 @@ pub fn run(args: Args) -> i32 {
         monitor,
         with_version: args.watch,
         max_line_bytes: args.max_line_bytes,
+        mask_personal_data: args.mask_personal_data,
         ..PipelineOptions::default()
     };
     let progress = |p: Progress| {
