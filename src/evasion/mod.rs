@@ -9,7 +9,7 @@
 //! | name | family | what it does |
 //! |---|---|---|
 //! | `spacing` | mechanical | spaces, dots or dashes between characters: 先 出 票, 先-出-票 |
-//! | `symbols` | mechanical | decorative symbols between characters: 先★出|票 |
+//! | `symbols` | mechanical | decorative symbols between characters: 先★出~票 |
 //! | `zero-width` | mechanical | U+200B/200C/200D/2060/FEFF anywhere, even inside words |
 //! | `bidi` | mechanical | bidi embeddings, overrides and isolates (U+202A–202E, U+2066–2069) |
 //! | `emoji` | mechanical | emoji, with skin tones, joiners and flags, between characters |
