@@ -51,6 +51,12 @@ export declare class Engine {
   reload(text: string, name?: string | undefined | null): void
   /** Replaces the rules with a file or directory, as `reload`. */
   reloadPath(path: string): void
+  /**
+   * Whether phone, ID card and bank card numbers in evidence are masked, all but their
+   * last four digits. Off by default; monitors take the engine's setting when made.
+   */
+  get maskPersonalData(): boolean
+  set maskPersonalData(on: boolean)
   /** The version of the rules in use, such as "common@1.0.0+merchant@1.0.0". */
   get rulesVersion(): string
   /** Scores one chat message. */

@@ -181,6 +181,14 @@ FanzhaStatus fanzha_engine_reload_from_path(const FanzhaEngine *engine,
 char *fanzha_engine_rules_version(const FanzhaEngine *engine);
 
 /**
+ * Masks phone, ID card and bank card numbers in the evidence of this engine's verdicts, all
+ * but their last four digits (`on` non-zero), or stops masking (`on` zero). Scans already
+ * running keep the setting they started with; monitors take the engine's setting when they
+ * are made. NULL is ignored.
+ */
+void fanzha_engine_mask_personal_data(const FanzhaEngine *engine, bool on);
+
+/**
  * Frees an engine. NULL is accepted. No scan may be running on it.
  */
 void fanzha_engine_free(FanzhaEngine *engine);

@@ -70,11 +70,15 @@ pub struct FanzhaEngine {
     /// Scratch space returned by finished scans, with the engine it was made for, reused by
     /// the next scans.
     scanners: Mutex<Vec<(Arc<Engine>, Scanner)>>,
+    /// Mask personal numbers in evidence (`fanzha_engine_mask_personal_data`).
+    mask: std::sync::atomic::AtomicBool,
 }
 
 /// An engine plus state for streams (windows and sequences). One thread at a time.
 pub struct FanzhaMonitor {
     monitor: Monitor,
+    /// The engine's masking setting when the monitor was made.
+    mask: bool,
 }
 
 /// The result of scoring one event, with its texts ready for C.
@@ -159,7 +163,10 @@ fn cstring(s: &str) -> CString {
 }
 
 impl FanzhaVerdict {
-    fn new(verdict: Verdict) -> FanzhaVerdict {
+    fn new(mut verdict: Verdict, mask: bool) -> FanzhaVerdict {
+        if mask {
+            verdict.mask_personal_data();
+        }
         let hits = verdict
             .hits
             .iter()
@@ -178,7 +185,15 @@ impl FanzhaVerdict {
 
 impl FanzhaEngine {
     fn new(engine: Engine) -> FanzhaEngine {
-        FanzhaEngine { live: LiveEngine::new(engine), scanners: Mutex::new(Vec::new()) }
+        FanzhaEngine {
+            live: LiveEngine::new(engine),
+            scanners: Mutex::new(Vec::new()),
+            mask: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn masks(&self) -> bool {
+        self.mask.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Scores with a scanner from the pool (or a new one for the engine now in use).
@@ -330,6 +345,18 @@ pub unsafe extern "C" fn fanzha_engine_rules_version(engine: *const FanzhaEngine
         .unwrap_or(ptr::null_mut())
 }
 
+/// Masks phone, ID card and bank card numbers in the evidence of this engine's verdicts, all
+/// but their last four digits (`on` non-zero), or stops masking (`on` zero). Scans already
+/// running keep the setting they started with; monitors take the engine's setting when they
+/// are made. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn fanzha_engine_mask_personal_data(engine: *const FanzhaEngine, on: bool) {
+    // SAFETY: NULL or a pointer this library returned.
+    if let Some(engine) = unsafe { engine.as_ref() } {
+        engine.mask.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Frees an engine. NULL is accepted. No scan may be running on it.
 #[no_mangle]
 pub unsafe extern "C" fn fanzha_engine_free(engine: *mut FanzhaEngine) {
@@ -356,7 +383,7 @@ pub unsafe extern "C" fn fanzha_scan_text(
         // SAFETY: forwarded caller promise.
         let t = unsafe { text(text_ptr, text_len) }?;
         let verdict = engine.with_scanner(|s| s.scan_text(t));
-        out(out_verdict, FanzhaVerdict::new(verdict))
+        out(out_verdict, FanzhaVerdict::new(verdict, engine.masks()))
     })
 }
 
@@ -377,7 +404,7 @@ pub unsafe extern "C" fn fanzha_scan_event_json(
         let line = unsafe { text(json, json_len) }?;
         let event = Event::from_json(line).map_err(|e| (FanzhaErrEvent, e.to_string()))?;
         let verdict = engine.with_scanner(|s| s.scan(&event));
-        out(out_verdict, FanzhaVerdict::new(verdict))
+        out(out_verdict, FanzhaVerdict::new(verdict, engine.masks()))
     })
 }
 
@@ -401,7 +428,11 @@ pub unsafe extern "C" fn fanzha_scan_batch_jsonl(
         }
         // SAFETY: forwarded caller promise.
         let input = unsafe { text(jsonl, jsonl_len) }?;
-        let options = fanzha::PipelineOptions { stateful: false, ..Default::default() };
+        let options = fanzha::PipelineOptions {
+            stateful: false,
+            mask_personal_data: engine.masks(),
+            ..Default::default()
+        };
         let mut output = Vec::with_capacity(input.len());
         let pipeline =
             fanzha::Pipeline::new(Arc::new(LiveEngine::new((*engine.live.engine()).clone())), options);
@@ -433,7 +464,8 @@ pub unsafe extern "C" fn fanzha_monitor_new(
     guard(err, || {
         // SAFETY: NULL or a pointer this library returned.
         let engine = unsafe { engine.as_ref() }.ok_or((FanzhaErrNull, "the engine is NULL".into()))?;
-        out(out_monitor, FanzhaMonitor { monitor: Monitor::new((*engine.live.engine()).clone()) })
+        let monitor = Monitor::new((*engine.live.engine()).clone());
+        out(out_monitor, FanzhaMonitor { monitor, mask: engine.masks() })
     })
 }
 
@@ -453,7 +485,7 @@ pub unsafe extern "C" fn fanzha_monitor_observe_json(
         // SAFETY: forwarded caller promise.
         let line = unsafe { text(json, json_len) }?;
         let event = Event::from_json(line).map_err(|e| (FanzhaErrEvent, e.to_string()))?;
-        out(out_verdict, FanzhaVerdict::new(monitor.monitor.observe(&event)))
+        out(out_verdict, FanzhaVerdict::new(monitor.monitor.observe(&event), monitor.mask))
     })
 }
 

@@ -4,6 +4,7 @@
 //! an object means exactly what a line of the input contract means; verdicts come back as
 //! plain objects in the output contract's shape. Batches are scored on the crate's thread pool.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use napi::bindgen_prelude::*;
@@ -64,7 +65,10 @@ pub struct Verdict {
     pub json: String,
 }
 
-fn verdict(v: fanzha::Verdict) -> Verdict {
+fn verdict(mut v: fanzha::Verdict, mask: bool) -> Verdict {
+    if mask {
+        v.mask_personal_data();
+    }
     Verdict {
         json: v.to_json(),
         id: v.id.clone(),
@@ -111,6 +115,17 @@ fn json_id(v: &Either<String, f64>) -> serde_json::Value {
 #[napi]
 pub struct Engine {
     live: fanzha::LiveEngine,
+    mask: AtomicBool,
+}
+
+impl Engine {
+    fn new(engine: fanzha::Engine) -> Engine {
+        Engine { live: fanzha::LiveEngine::new(engine), mask: AtomicBool::new(false) }
+    }
+
+    fn masks(&self) -> bool {
+        self.mask.load(Ordering::Relaxed)
+    }
 }
 
 #[napi]
@@ -118,14 +133,14 @@ impl Engine {
     /// The bundled rule packs.
     #[napi(factory)]
     pub fn bundled() -> Result<Engine> {
-        Ok(Engine { live: fanzha::LiveEngine::new(fanzha::Engine::bundled().map_err(rules_error)?) })
+        Ok(Engine::new(fanzha::Engine::bundled().map_err(rules_error)?))
     }
 
     /// Rules from a file or a directory of *.toml files.
     #[napi(factory)]
     pub fn from_path(path: String) -> Result<Engine> {
         let rules = fanzha::RuleSet::from_path(path).map_err(rules_error)?;
-        Ok(Engine { live: fanzha::LiveEngine::new(fanzha::Engine::new(&rules).map_err(rules_error)?) })
+        Ok(Engine::new(fanzha::Engine::new(&rules).map_err(rules_error)?))
     }
 
     /// Rules from a TOML text; `name` is used in error locations.
@@ -133,7 +148,7 @@ impl Engine {
     pub fn from_str(text: String, name: Option<String>) -> Result<Engine> {
         let rules =
             fanzha::RuleSet::from_str(name.as_deref().unwrap_or("rules.toml"), &text).map_err(rules_error)?;
-        Ok(Engine { live: fanzha::LiveEngine::new(fanzha::Engine::new(&rules).map_err(rules_error)?) })
+        Ok(Engine::new(fanzha::Engine::new(&rules).map_err(rules_error)?))
     }
 
     /// Replaces the rules with a TOML text while scans go on; on error the running rules stay.
@@ -149,6 +164,18 @@ impl Engine {
     pub fn reload_path(&self, path: String) -> Result<()> {
         let rules = fanzha::RuleSet::from_path(path).map_err(rules_error)?;
         self.live.reload(&rules).map_err(rules_error)
+    }
+
+    /// Whether phone, ID card and bank card numbers in evidence are masked, all but their
+    /// last four digits. Off by default; monitors take the engine's setting when made.
+    #[napi(getter)]
+    pub fn get_mask_personal_data(&self) -> bool {
+        self.masks()
+    }
+
+    #[napi(setter)]
+    pub fn set_mask_personal_data(&self, on: bool) {
+        self.mask.store(on, Ordering::Relaxed);
     }
 
     /// The version of the rules in use, such as "common@1.0.0+merchant@1.0.0".
@@ -177,26 +204,27 @@ impl Engine {
         }
         let e = fanzha::Event::from_value(obj.into())
             .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-        Ok(verdict(self.live.engine().scan(&e)))
+        Ok(verdict(self.live.engine().scan(&e), self.masks()))
     }
 
     /// Scores one event: an object in the input contract, or its JSON text.
     #[napi(ts_args_type = "event: object | string")]
     pub fn scan_event(&self, event_value: serde_json::Value) -> Result<Verdict> {
-        Ok(verdict(self.live.engine().scan(&event(event_value)?)))
+        Ok(verdict(self.live.engine().scan(&event(event_value)?), self.masks()))
     }
 
     /// Scores events (objects or JSON texts) in parallel; verdicts in input order.
     #[napi(ts_args_type = "events: Array<object | string>")]
     pub fn scan_batch(&self, events: Vec<serde_json::Value>) -> Result<Vec<Verdict>> {
         let events = events.into_iter().map(event).collect::<Result<Vec<_>>>()?;
-        Ok(self.live.engine().scan_batch(&events).into_iter().map(verdict).collect())
+        let mask = self.masks();
+        Ok(self.live.engine().scan_batch(&events).into_iter().map(|v| verdict(v, mask)).collect())
     }
 
     /// A monitor for a stream: windows and sequences over the events it observes.
     #[napi]
     pub fn monitor(&self) -> Monitor {
-        Monitor { inner: Mutex::new(fanzha::Monitor::new((*self.live.engine()).clone())) }
+        Monitor { inner: Mutex::new(fanzha::Monitor::new((*self.live.engine()).clone())), mask: self.masks() }
     }
 }
 
@@ -204,6 +232,7 @@ impl Engine {
 #[napi]
 pub struct Monitor {
     inner: Mutex<fanzha::Monitor>,
+    mask: bool,
 }
 
 #[napi]
@@ -214,6 +243,6 @@ impl Monitor {
         let e = event(event_value)?;
         let mut m =
             self.inner.lock().map_err(|_| Error::new(Status::GenericFailure, "a previous call panicked"))?;
-        Ok(verdict(m.observe(&e)))
+        Ok(verdict(m.observe(&e), self.mask))
     }
 }

@@ -5,6 +5,7 @@
 //! means. Verdicts cross as small frozen objects. Scanning a batch releases the GIL and runs
 //! on the crate's thread pool.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use pyo3::create_exception;
@@ -149,14 +150,33 @@ impl Verdict {
     }
 }
 
-fn verdicts(v: Vec<fanzha::Verdict>) -> Vec<Verdict> {
-    v.into_iter().map(|inner| Verdict { inner }).collect()
+fn verdicts(v: Vec<fanzha::Verdict>, mask: bool) -> Vec<Verdict> {
+    v.into_iter().map(|inner| verdict(inner, mask)).collect()
 }
 
 /// Compiled rules. Thread-safe; reloadable while in use.
 #[pyclass(frozen, module = "fanzha")]
 struct Engine {
     live: fanzha::LiveEngine,
+    mask: AtomicBool,
+}
+
+impl Engine {
+    fn new(engine: fanzha::Engine) -> Engine {
+        Engine { live: fanzha::LiveEngine::new(engine), mask: AtomicBool::new(false) }
+    }
+
+    fn masks(&self) -> bool {
+        self.mask.load(Ordering::Relaxed)
+    }
+}
+
+/// A verdict for Python, its evidence masked if asked.
+fn verdict(mut inner: fanzha::Verdict, mask: bool) -> Verdict {
+    if mask {
+        inner.mask_personal_data();
+    }
+    Verdict { inner }
 }
 
 #[pymethods]
@@ -165,7 +185,7 @@ impl Engine {
     #[staticmethod]
     fn bundled(py: Python<'_>) -> PyResult<Engine> {
         let engine = py.allow_threads(fanzha::Engine::bundled).map_err(|e| error(py, e))?;
-        Ok(Engine { live: fanzha::LiveEngine::new(engine) })
+        Ok(Engine::new(engine))
     }
 
     /// Rules from a file or a directory of *.toml files.
@@ -174,7 +194,7 @@ impl Engine {
         let engine = py
             .allow_threads(|| fanzha::RuleSet::from_path(&path).and_then(|r| fanzha::Engine::new(&r)))
             .map_err(|e| error(py, e))?;
-        Ok(Engine { live: fanzha::LiveEngine::new(engine) })
+        Ok(Engine::new(engine))
     }
 
     /// Rules from a TOML text; `name` is used in error locations.
@@ -184,7 +204,7 @@ impl Engine {
         let engine = py
             .allow_threads(|| fanzha::RuleSet::from_str(name, text).and_then(|r| fanzha::Engine::new(&r)))
             .map_err(|e| error(py, e))?;
-        Ok(Engine { live: fanzha::LiveEngine::new(engine) })
+        Ok(Engine::new(engine))
     }
 
     /// Replaces the rules (from `path`, or from `text`) while scans go on; a set with errors
@@ -204,6 +224,18 @@ impl Engine {
         }
         .map_err(|e| error(py, e))?;
         py.allow_threads(|| self.live.reload(&rules)).map_err(|e| error(py, e))
+    }
+
+    /// Whether phone, ID card and bank card numbers in evidence are masked, all but their
+    /// last four digits. Off by default; monitors take the engine's setting when made.
+    #[getter]
+    fn get_mask_personal_data(&self) -> bool {
+        self.masks()
+    }
+
+    #[setter]
+    fn set_mask_personal_data(&self, on: bool) {
+        self.mask.store(on, Ordering::Relaxed);
     }
 
     /// The version of the rules in use, such as "common@1.0.0+merchant@1.0.0".
@@ -243,7 +275,7 @@ impl Engine {
     fn scan_event(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<Verdict> {
         let e = read_event(py, event)?;
         let engine = self.live.engine();
-        Ok(Verdict { inner: py.allow_threads(|| engine.scan(&e)) })
+        Ok(verdict(py.allow_threads(|| engine.scan(&e)), self.masks()))
     }
 
     /// Scores a list of events (dicts or JSON strings) in parallel, without the GIL; verdicts
@@ -251,12 +283,12 @@ impl Engine {
     fn scan_batch(&self, py: Python<'_>, events: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<Verdict>> {
         let events = events.iter().map(|e| read_event(py, e)).collect::<PyResult<Vec<_>>>()?;
         let engine = self.live.engine();
-        Ok(verdicts(py.allow_threads(|| engine.scan_batch(&events))))
+        Ok(verdicts(py.allow_threads(|| engine.scan_batch(&events)), self.masks()))
     }
 
     /// A monitor for a stream: windows and sequences over the events it observes.
     fn monitor(&self) -> Monitor {
-        Monitor { inner: Mutex::new(fanzha::Monitor::new((*self.live.engine()).clone())) }
+        Monitor { inner: Mutex::new(fanzha::Monitor::new((*self.live.engine()).clone())), mask: self.masks() }
     }
 }
 
@@ -264,6 +296,7 @@ impl Engine {
 #[pyclass(frozen, module = "fanzha")]
 struct Monitor {
     inner: Mutex<fanzha::Monitor>,
+    mask: bool,
 }
 
 #[pymethods]
@@ -273,7 +306,7 @@ impl Monitor {
         let e = read_event(py, event)?;
         let inner = &self.inner;
         let v = py.allow_threads(|| inner.lock().ok().map(|mut m| m.observe(&e)));
-        Ok(Verdict { inner: v.ok_or_else(|| PyValueError::new_err("a previous call panicked"))? })
+        Ok(verdict(v.ok_or_else(|| PyValueError::new_err("a previous call panicked"))?, self.mask))
     }
 
     /// Scores the next events of the stream, in parallel without the GIL; verdicts in order.
@@ -281,7 +314,7 @@ impl Monitor {
         let events = events.iter().map(|e| read_event(py, e)).collect::<PyResult<Vec<_>>>()?;
         let inner = &self.inner;
         let v = py.allow_threads(|| inner.lock().ok().map(|mut m| m.observe_batch(&events)));
-        Ok(verdicts(v.ok_or_else(|| PyValueError::new_err("a previous call panicked"))?))
+        Ok(verdicts(v.ok_or_else(|| PyValueError::new_err("a previous call panicked"))?, self.mask))
     }
 }
 

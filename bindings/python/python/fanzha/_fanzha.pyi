@@ -48,6 +48,8 @@ class Engine:
     ) -> None: ...
     @property
     def rules_version(self) -> str: ...
+    # Mask phone, ID card and bank card numbers in evidence but their last four digits.
+    mask_personal_data: bool
     def scan(
         self,
         text: str,
