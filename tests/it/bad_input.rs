@@ -799,3 +799,63 @@ fn the_bad_data_files_are_what_the_tests_say() {
     assert!(std::str::from_utf8(&std::fs::read(data("bad_utf8.toml")).unwrap()).is_err());
     assert!(Path::new(&data("truncated.toml")).exists());
 }
+/// Every limit on rules (`fanzha::Limits`), set low: a located error at what goes over it.
+#[test]
+fn rule_limits_are_located_errors() {
+    use fanzha::Limits;
+    let pack = format!(
+        "{HEAD}pinyin = false\n[variants]\n\"微信\" = [\"vx\", \"薇信\", \"威信\"]\n\"转账\" = [\"转帐\", \"zz\"]\n\
+         [[rule]]\nid = \"t.a\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {{ any = [\"一二\", \"三四\"] }}\n\
+         [[rule]]\nid = \"t.b\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {{ any = [\"加微信转账\", \"/\\\\w{{50}}/\"] }}\n\
+         [[rule]]\nid = \"t.c\"\ntitle = \"x\"\ncategory = \"c\"\npoints = 10\nwhen = {{ any_of = [{{ any = [\"五六\"] }}] }}\n"
+    );
+    assert!(RuleSet::from_str("l.toml", &pack).and_then(|r| Engine::new(&r)).is_ok());
+    for (limits, code, line, column, rule) in [
+        // The third rule's id.
+        (Limits { rules_per_pack: 2, ..Limits::default() }, "E010", 21, 6, Some("t.c")),
+        // The term whose spellings go over the count.
+        (Limits { literals: 3, ..Limits::default() }, "E010", 19, 17, Some("t.b")),
+        (Limits { spellings_per_literal: 4, ..Limits::default() }, "E007", 19, 17, Some("t.b")),
+        // The condition nested one level too deep.
+        (Limits { condition_depth: 0, ..Limits::default() }, "E010", 25, 20, Some("t.c")),
+        // The regex term.
+        (Limits { regex_bytes: 2000, ..Limits::default() }, "E004", 19, 26, Some("t.b")),
+        // The whole file.
+        (Limits { source_bytes: 100, ..Limits::default() }, "E010", 1, 1, None),
+    ] {
+        let e = RuleSet::builder().limits(limits).add_source("l.toml", &pack).build().unwrap_err();
+        let d = &e.diagnostics()[0];
+        assert_eq!(
+            (d.code, d.file.as_str(), d.line, d.column, d.rule.as_deref()),
+            (code, "l.toml", line, column, rule),
+            "{limits:?}: {d}"
+        );
+    }
+    // The compiled size is the whole set's: no one place to point at, but an error, not a
+    // crash or a silent half-compiled engine.
+    let rules = RuleSet::builder()
+        .limits(Limits { compiled_bytes: 100, ..Limits::default() })
+        .add_source("l.toml", &pack)
+        .build()
+        .unwrap();
+    let e = Engine::new(&rules).unwrap_err();
+    assert_eq!(e.diagnostics()[0].code, "E010", "{e}");
+    assert!(e.to_string().contains("limit"), "{e}");
+}
+
+/// A message longer than `Limits::message_bytes` (1 MiB) is scanned in overlapping pieces: a
+/// phrase across the border of two pieces is found, at its place in the whole text.
+#[test]
+fn a_phrase_across_the_pieces_of_a_long_message_is_found() {
+    let engine = Engine::new(&RuleSet::from_str("t.toml", &rule("{ any = [\"先出票\"] }")).unwrap()).unwrap();
+    let mut scanner = engine.scanner();
+    for size in [1usize << 20, 2 << 20, 3 << 20] {
+        for back in [0usize, 1, 2, 3, 4, 5, 8, 4096, 4097] {
+            let at = size - back;
+            let text = format!("{}先出票{}", "a ".repeat(at / 2) + &"a".repeat(at % 2), "b".repeat(5000));
+            let v = scanner.scan_text(&text);
+            assert_eq!(v.hits.len(), 1, "{size} - {back}");
+            assert_eq!(v.hits[0].spans, [[at, at + 3]], "{size} - {back}");
+        }
+    }
+}
