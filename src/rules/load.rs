@@ -752,7 +752,7 @@ impl Context {
             },
             _ => None,
         };
-        let num = NumCmp { ge: raw.ge, gt: raw.gt, le: raw.le, lt: raw.lt, eq: num_eq };
+        let num = NumCmp::new(raw.ge, raw.gt, raw.le, raw.lt, num_eq);
         if !num.is_finite() {
             self.error(src, "E006", span, rule, "bounds must be finite numbers".into());
             return None;
@@ -1086,7 +1086,6 @@ impl Context {
         what: &str,
     ) -> Option<NumCmp> {
         let r = raw.get_ref();
-        let num = NumCmp { ge: r.ge, gt: r.gt, le: r.le, lt: r.lt, eq: None };
         let eq = match &r.eq {
             None => None,
             Some(toml::Value::Integer(i)) => Some(*i as f64),
@@ -1096,7 +1095,7 @@ impl Context {
                 return None;
             }
         };
-        let num = NumCmp { eq, ..num };
+        let num = NumCmp::new(r.ge, r.gt, r.le, r.lt, eq);
         if r.ne.is_some() || r.one_of.is_some() || r.contains.is_some() || r.exists.is_some() {
             self.error(src, "E005", raw.span(), rule, format!("`{what}` takes ge, gt, le, lt or eq"));
             return None;

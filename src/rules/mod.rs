@@ -114,9 +114,23 @@ pub(crate) struct NumCmp {
     pub le: Option<f64>,
     pub lt: Option<f64>,
     pub eq: Option<f64>,
+    /// The same bounds in fen (ge, gt, le, lt, eq), rounded once here rather than per
+    /// comparison (where the optimiser would also round the absent ones' undefined bits).
+    fen: [Option<i128>; 5],
 }
 
 impl NumCmp {
+    pub(crate) fn new(
+        ge: Option<f64>,
+        gt: Option<f64>,
+        le: Option<f64>,
+        lt: Option<f64>,
+        eq: Option<f64>,
+    ) -> NumCmp {
+        let fen = |b: Option<f64>| b.map(|b| (b * 100.0).round() as i128);
+        NumCmp { ge, gt, le, lt, eq, fen: [fen(ge), fen(gt), fen(le), fen(lt), fen(eq)] }
+    }
+
     pub(crate) fn holds(&self, v: f64) -> bool {
         self.ge.is_none_or(|b| v >= b)
             && self.gt.is_none_or(|b| v > b)
@@ -129,12 +143,12 @@ impl NumCmp {
     /// nearest fen and compared as integers, so 0.1 + 0.2 yuan is 0.3 yuan.
     pub(crate) fn holds_fen(&self, fen: u64) -> bool {
         let v = fen as i128;
-        let f = |b: f64| (b * 100.0).round() as i128;
-        self.ge.is_none_or(|b| v >= f(b))
-            && self.gt.is_none_or(|b| v > f(b))
-            && self.le.is_none_or(|b| v <= f(b))
-            && self.lt.is_none_or(|b| v < f(b))
-            && self.eq.is_none_or(|b| v == f(b))
+        let [ge, gt, le, lt, eq] = self.fen;
+        ge.is_none_or(|b| v >= b)
+            && gt.is_none_or(|b| v > b)
+            && le.is_none_or(|b| v <= b)
+            && lt.is_none_or(|b| v < b)
+            && eq.is_none_or(|b| v == b)
     }
 
     fn bounds(&self) -> impl Iterator<Item = f64> {
