@@ -619,6 +619,8 @@ fn the_command_answers_a_mixed_stream_line_for_line_and_exits_0() {
         let out = fanzha(&args, stdin);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         assert_no_panic(&out);
+        let err = stderr(&out);
+        assert!(!err.contains(PHONE) && !err.contains(PHRASE), "{args:?}: stderr echoes the input: {err}");
         assert_eq!(String::from_utf8(out.stdout).unwrap(), reference, "{args:?}");
     }
     let out = fanzha(&["scan", "--stateless", "tests/data/bad/mixed.jsonl"], b"");
@@ -636,6 +638,9 @@ fn the_command_exits_2_on_unreadable_input_or_usage() {
         vec!["scan", "--rules", "tests/data/bad/no-such.toml"],
         vec!["check", "tests/data/bad"],
         vec!["check"],
+        vec!["test", "tests/data/bad/dup_ids.toml"],
+        vec!["test", "tests/data/bad/bad_utf8.toml"],
+        vec!["explain", "--rules", "tests/data/bad/truncated.toml", "先出票"],
         vec!["frobnicate"],
     ] {
         let out = fanzha(&args, b"{\"kind\":\"message\",\"text\":\"x\"}\n");
