@@ -435,7 +435,7 @@ mod tests {
             (r#"{"kind":"transaction","amount":-1}"#, "amount"),
             (r#"{"kind":"transaction","amount":"5"}"#, "amount"),
             (r#"{"kind":"transaction","amount":1e300}"#, "amount"),
-            (r#"{"kind":"fax","text":"x"}"#, "fax"),
+            (r#"{"kind":"fax","text":"x"}"#, "unknown event `kind`"),
             (r#"{"text":"x"}"#, "kind"),
             (r#"{"kind":"message","text":"x","ts":"yesterday"}"#, "ts"),
             (r#"[1,2]"#, "object"),

@@ -7,7 +7,8 @@
 //! code `E010`; the message limit changes how a message is scanned, never whether.
 //! `docs/SECURITY.md` lists them with the reasoning behind each default.
 
-/// Limits on rules and messages; see the [module docs](self) for why they exist.
+/// Limits on what rule files and messages may cost: a mistaken or hostile rule file, or one
+/// enormous message, becomes a clear error or a bounded scan, never a crash or a stall.
 ///
 /// Set them on a [`RuleSetBuilder`](crate::RuleSetBuilder) with
 /// [`limits`](crate::RuleSetBuilder::limits); the compiled [`Engine`](crate::Engine) keeps
