@@ -142,7 +142,8 @@ def test_threads_scan_while_the_rules_are_swapped():
 
     def reloader():
         version = 1
-        while not done.is_set():
+        # At least one swap, however the threads are scheduled; then one every 2 ms.
+        while version == 1 or not done.is_set():
             version += 1
             installed[0] = version
             engine.reload(text=rules(version), name="py.toml")
