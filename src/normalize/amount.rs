@@ -35,6 +35,10 @@ const ONE: u128 = 10u128.pow(FRAC_DIGITS);
 const CAP: u128 = MAX_YUAN as u128 * ONE;
 const FEN: u128 = ONE / 100;
 
+/// A bare run of this many ASCII digits or more, without a unit or currency word, is not taken
+/// as money (see `scan_run`).
+const BARE_DIGITS_NOT_MONEY: usize = 9;
+
 const WAN: u128 = 10_000;
 const YI: u128 = 100_000_000;
 
@@ -487,6 +491,10 @@ fn scan_run(s: &str, start: usize) -> (Option<Amount>, usize) {
         if let Some(j_end) = jiao_word_at(s, end) {
             end = j_end;
             value = value.map(|v| v / 10);
+        } else if end - start >= BARE_DIGITS_NOT_MONEY && b[start..end].iter().all(u8::is_ascii_digit) {
+            // Nine bare digits or more are a phone, QQ, card, ID or order number, not money:
+            // "打我电话13912345678" names no sum. With a currency word or a unit it is one.
+            value = None;
         }
     }
     let amount = value.filter(|&v| v <= CAP).and_then(|v| u64::try_from(v / FEN).ok()).map(|fen| Amount {
@@ -705,6 +713,18 @@ mod tests {
     }
 
     #[test]
+    fn long_bare_numbers_are_not_money() {
+        assert_eq!(find("有事打我电话13912345678"), vec![]);
+        assert_eq!(find("卡号6222021234567890123"), vec![]);
+        assert_eq!(find("QQ123456789"), vec![]);
+        // Eight digits still are, and nine with a currency word or a unit.
+        one("转12345678", 12_345_678, "12345678");
+        one("转123456789元", 123_456_789, "123456789元");
+        one("123456789万", 1_234_567_890_000, "123456789万");
+        one("1.5亿", 150_000_000, "1.5亿");
+    }
+
+    #[test]
     fn overflow_is_skipped() {
         assert_eq!(find("99999999999999999999万"), vec![]);
         let nines = "九".repeat(400);
@@ -716,8 +736,8 @@ mod tests {
         let text = format!("{nines}又5w");
         assert_eq!(find(&text), vec![(5_000_000, "5w")]);
         // Right at the cap is still reported.
-        assert_eq!(find("1000000000000000"), vec![(MAX_YUAN * Y, "1000000000000000")]);
-        assert_eq!(find("1000000000000001"), vec![]);
+        assert_eq!(find("1000000000000000元"), vec![(MAX_YUAN * Y, "1000000000000000元")]);
+        assert_eq!(find("1000000000000001元"), vec![]);
         assert_eq!(find("1千万亿"), vec![(MAX_YUAN * Y, "1千万亿")]);
         // Long fractions are truncated, not an overflow.
         let long = format!("1.{}", "9".repeat(300));
