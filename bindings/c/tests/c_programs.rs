@@ -1,7 +1,8 @@
 //! The C programs, built by the system compiler with `-Wall -Wextra -Werror` against the
 //! static library and the committed header: the API test and the threads test (each also
 //! under valgrind and built with AddressSanitizer, LeakSanitizer and UBSan, with no leaks or
-//! errors allowed; skipped with a message where the tool is missing), and the examples.
+//! errors allowed; skipped with a message where the tool is missing), the privacy test, and
+//! the examples.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -242,4 +243,33 @@ fn the_scan_stream_example_prints_what_fanzha_scan_prints() {
     }
     let theirs = run(Command::new(cli).arg("scan"));
     assert_eq!(ours, theirs);
+}
+
+/// Canary personal data through the C API (`tests/privacy.c`): the error messages a vendor's
+/// program logs never quote it, and with `fanzha_engine_mask_personal_data` the verdicts'
+/// evidence hides the numbers.
+#[test]
+fn the_c_api_keeps_personal_data_out_of_errors_and_masks_evidence_on_request() {
+    const RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/privacy/numbers.toml");
+    const NUMBERS: [&str; 3] = ["13912345678", "11010519491231002X", "6222021234567890123"];
+    const OTHERS: [&str; 3] = ["金丝雀暗号鸮鹦", "canary-id-7f3a", "acct-canary-9931"];
+    let exe = build("tests/privacy.c", "fanzha-c-privacy");
+    for mask in [false, true] {
+        let out = Command::new(&exe).arg(RULES).args(mask.then_some("mask")).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let (verdicts, logged) =
+            (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
+        // Every bad event and the failed reload were logged, and none of it quotes the input.
+        assert_eq!(logged.lines().count(), 2 * 6 + 1 + 1, "{logged}");
+        for canary in NUMBERS.iter().chain(&OTHERS) {
+            assert!(!logged.contains(canary), "the log quotes {canary}:\n{logged}");
+        }
+        for number in NUMBERS {
+            assert_eq!(verdicts.contains(number), !mask, "{number}, mask {mask}:\n{verdicts}");
+        }
+        if mask {
+            assert!(verdicts.contains("evidence: ***************0123"), "{verdicts}");
+            assert!(verdicts.contains("*******5678"), "{verdicts}");
+        }
+    }
 }
