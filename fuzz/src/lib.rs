@@ -19,8 +19,11 @@ pub mod reference;
 pub mod rules;
 pub mod scan;
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// The targets, by name, as `cargo fuzz` and the corpus directories name them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("fold", fold::run),
     ("scan", scan::run),
     ("rules", rules::run),
