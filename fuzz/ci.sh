@@ -13,7 +13,9 @@ export CARGO_TERM_COLOR=never
 seconds="${FUZZ_SECONDS:-20}"
 
 echo "== fuzz: replay the corpus and past crashes (stable)"
-cargo test --quiet
+# In the main workspace's target directory: the profiles match, so the dependencies the main
+# build compiled are reused (a minute instead of six on two cores).
+CARGO_TARGET_DIR=../target cargo test --quiet
 
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   echo "== fuzz: no nightly toolchain; the fuzz runs are skipped"
