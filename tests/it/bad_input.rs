@@ -5,15 +5,13 @@
 //! an unreadable line giving `{"line":N,"error":"..."}` that names what is wrong without
 //! repeating what the line said (privacy: the text and any phone number in it stay out of
 //! the output); nothing panics, nothing hangs. Through the library and through `fanzha`.
-//!
-//! Behaviour found wrong today is tested in `bad_input_pending.rs` (not compiled in).
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use super::cli::fanzha;
 use fanzha::{
     Diagnostic, Engine, Event, Level, LiveEngine, Monitor, MonitorConfig, Pipeline, PipelineOptions, RuleSet,
 };
@@ -56,26 +54,6 @@ fn within<T: Send + 'static>(limit: Duration, what: &str, f: impl FnOnce() -> T 
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no answer within {limit:?}"),
         Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: the thread died (panic or overflow)"),
     }
-}
-
-fn fanzha(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fanzha"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run fanzha");
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    // Fed from another thread so large input and output cannot fill both pipes.
-    let feeder = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    out
 }
 
 fn stderr(out: &Output) -> String {
