@@ -198,14 +198,9 @@ fn the_threads_test_is_clean_under_address_sanitizer() {
     let (code, report) = sanitized(&exe, false);
     assert_eq!(code, Some(0), "the sanitizers found errors or leaks:\n{report}");
     assert!(report.contains("C threads: "), "{report}");
-    // The control: LeakSanitizer really runs here (it cannot under some debuggers and
-    // sandboxes), and reports the engine the program leaks on purpose.
-    let mut flags = SANITIZE.to_vec();
-    flags.push("-DFANZHA_LEAK_ON_PURPOSE");
-    let leaky = build_with("tests/threads.c", "fanzha-c-threads-asan-leak", &flags).unwrap();
-    let (code, report) = sanitized(&leaky, true);
-    assert_eq!(code, Some(23), "LeakSanitizer should have reported the leaked engine:\n{report}");
-    assert!(report.contains("LeakSanitizer: detected memory leaks"), "{report}");
+    // No leak control here: LeakSanitizer scans conservatively, and in this program a copy
+    // of the deliberately leaked pointer can stay on some thread's stack, so the control
+    // failed at random (seen in CI). The valgrind run above keeps its leak control.
 }
 
 #[test]
