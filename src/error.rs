@@ -50,6 +50,10 @@ pub enum Error {
     /// An event that could not be read.
     #[error("{0}")]
     Event(String),
+    /// A rule set whose window and sequence rules cannot be split into partitions that keep
+    /// every verdict the same (see [`Partitioning`](crate::Partitioning)).
+    #[error("{0}")]
+    Partition(String),
 }
 
 impl Error {

@@ -180,6 +180,28 @@ impl Event {
         Event::from_parts(parts)
     }
 
+    /// Reads one input line as `fanzha scan` does: a trailing `\n` or `\r\n` is dropped, and
+    /// a line that is not UTF-8, is blank, or is not an event in the contract is an error
+    /// whose text is what the scan writes in that line's `{"line":N,"error":"…"}` record.
+    ///
+    /// ```
+    /// use fanzha::Event;
+    ///
+    /// assert_eq!(Event::from_line(b"{\"kind\":\"message\",\"text\":\"hi\"}\r\n")?.text(), "hi");
+    /// assert_eq!(Event::from_line(b"  \n").unwrap_err().to_string(), "empty line");
+    /// assert_eq!(Event::from_line(b"\xff").unwrap_err().to_string(), "invalid UTF-8 at byte 1");
+    /// # Ok::<(), fanzha::Error>(())
+    /// ```
+    pub fn from_line(raw: &[u8]) -> Result<Event, Error> {
+        let line = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match std::str::from_utf8(line) {
+            Err(e) => Err(Error::Event(format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1))),
+            Ok(s) if s.trim().is_empty() => Err(Error::Event("empty line".into())),
+            Ok(s) => Event::from_json(s),
+        }
+    }
+
     /// Reads one event from an already parsed JSON value.
     pub fn from_value(value: Value) -> Result<Event, Error> {
         let Value::Object(mut rest) = value else {

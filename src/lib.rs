@@ -16,6 +16,8 @@
 //! * [`Scanner`] — per-thread scratch space; scanning a message that hits nothing allocates
 //!   nothing.
 //! * [`Event`] and [`Verdict`] — the input and output contracts.
+//! * [`Monitor`] — an engine with bounded per-key state, for windows and sequences over a
+//!   stream; [`Partitioning`] splits a stream over many monitors with the same verdicts.
 //!
 //! # Example
 //!
@@ -61,6 +63,7 @@ mod event;
 mod limits;
 mod monitor;
 mod normalize;
+mod partition;
 mod pipeline;
 mod privacy;
 mod rules;
@@ -73,6 +76,7 @@ pub use event::{Event, EventKind, Timestamp};
 pub use limits::Limits;
 pub use monitor::{Monitor, MonitorConfig, MonitorStats};
 pub use normalize::{fold, Folded};
+pub use partition::{Observed, Partitioning, Placement, StatefulHit, StreamClock};
 pub use pipeline::{Pipeline, PipelineOptions, Progress};
 pub use privacy::mask_personal_data;
 pub use rules::{
@@ -94,6 +98,7 @@ mod send_sync {
         assert_send_sync::<crate::Verdict>();
         assert_send_sync::<crate::Event>();
         assert_send_sync::<crate::Monitor>();
+        assert_send_sync::<crate::Partitioning>();
         assert_send_sync::<crate::Error>();
     }
 }

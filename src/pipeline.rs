@@ -424,13 +424,7 @@ fn parse(raw: &[u8], max_line: usize) -> Result<Event, String> {
     if raw.is_empty() {
         return Err(format!("the line is longer than the limit of {max_line} bytes"));
     }
-    let line = raw.strip_suffix(b"\n").unwrap_or(raw);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    match std::str::from_utf8(line) {
-        Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1)),
-        Ok(s) if s.trim().is_empty() => Err("empty line".to_string()),
-        Ok(s) => Event::from_json(s).map_err(|e| e.to_string()),
-    }
+    Event::from_line(raw).map_err(|e| e.to_string())
 }
 
 fn write_verdict(out: &mut Vec<u8>, verdict: &Verdict, version: Option<&str>) {

@@ -31,6 +31,7 @@ use rayon::prelude::*;
 use crate::compile::stateful::{Matcher, Program};
 use crate::compile::{Engine, Inner};
 use crate::event::{Event, FieldValue};
+use crate::partition::{fnv, Observed, Partitioning, Placement, StatefulHit, StreamClock};
 use crate::scan::{min_level, score, Evaluation, Scanner};
 use crate::verdict::{Hit, Verdict};
 use state::{Entry, Seen, Shard};
@@ -144,26 +145,22 @@ pub struct Monitor {
     /// step 4 of the batch before, and shared caps or idle drops would see that.
     shards: Box<[Mutex<Shard>]>,
     scanners: Vec<Mutex<Scanner>>,
-    /// The latest event time seen.
-    clock: Option<i64>,
-    events: u64,
-    late: u64,
+    /// Times, lateness and positions: the latest event time seen, events and late events.
+    clock: StreamClock,
+    /// The partition whose key values this monitor keeps state for; `None`: all of them.
+    partition: Option<(Partitioning, u32)>,
     /// Keep hits that repeat another's evidence (for rule examples; see `Scanner`).
     pub(crate) keep_duplicates: bool,
     /// The clock at the last sweep for idle keys.
     swept: Option<i64>,
 }
 
-/// Per event of a batch: its time, lateness, position and the clock after it.
-#[derive(Debug, Clone, Copy)]
-struct Placed {
-    t: i64,
-    late: bool,
-    seq: u64,
-    /// The latest time seen once this event is counted: state older than this minus the
-    /// windows and lateness can go.
-    clock: i64,
-}
+/// Per event of a batch: its time, lateness, position and the clock after it (state older
+/// than the clock minus the windows and lateness can go).
+type Placed = Placement;
+
+/// An event's window and sequence hits: the rule, and the events that make up the hit.
+type Fired = Vec<(u32, Vec<String>)>;
 
 /// A batch being observed: the events and what steps 1 and 2 made of them.
 #[derive(Clone, Copy)]
@@ -204,17 +201,32 @@ impl Monitor {
 
     /// A monitor with the given limits.
     pub fn with_config(engine: Engine, config: MonitorConfig) -> Monitor {
+        let clock = StreamClock::new(&config);
         Monitor {
             engine,
             config,
             shards: (0..2 * SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             scanners: Vec::new(),
-            clock: None,
-            events: 0,
-            late: 0,
+            clock,
+            partition: None,
             keep_duplicates: false,
             swept: None,
         }
+    }
+
+    /// A monitor for one partition of a stream split by `partitioning`: it keeps the window
+    /// and sequence state of the key values that partition `index` owns and no other, so it
+    /// needs only the events [`Partitioning::route`] sends it. Feed it with
+    /// [`Monitor::observe_placed`]; see the [`Partitioning`] docs for the whole scheme.
+    pub fn with_partition(
+        engine: Engine,
+        config: MonitorConfig,
+        partitioning: &Partitioning,
+        index: u32,
+    ) -> Monitor {
+        let mut m = Monitor::with_config(engine, config);
+        m.partition = Some((partitioning.clone(), index));
+        m
     }
 
     /// The engine scoring events now.
@@ -260,9 +272,29 @@ impl Monitor {
     /// per event, in order. The same events give the same verdicts however they are split into
     /// batches and however many threads run.
     pub fn observe_batch(&mut self, events: &[Event]) -> Vec<Verdict> {
+        let placed: Vec<Placed> = events.iter().map(|e| self.clock.place(e)).collect();
+        self.score(events, placed, false).into_iter().map(|o| o.verdict).collect()
+    }
+
+    /// Scores a batch of events whose placements a [`StreamClock`] made over the whole stream
+    /// (which this monitor may see only part of), in input order. Besides each verdict, gives
+    /// the window and sequence hits on the event, for [`Engine::merge`].
+    ///
+    /// # Panics
+    ///
+    /// If `events` and `placements` differ in length.
+    pub fn observe_placed(&mut self, events: &[Event], placements: &[Placement]) -> Vec<Observed> {
+        assert_eq!(events.len(), placements.len(), "one placement per event");
+        for p in placements {
+            self.clock.absorb(p);
+        }
+        self.score(events, placements.to_vec(), true)
+    }
+
+    /// Steps 2 to 5 of a batch already placed.
+    fn score(&mut self, events: &[Event], placed: Vec<Placed>, partials: bool) -> Vec<Observed> {
         let inner = Arc::clone(&self.engine.inner);
         let parallel = events.len() >= PARALLEL_FROM;
-        let placed = self.place(events);
         let evaluations = self.evaluate(&inner, events, parallel);
         let mut found: Vec<Vec<Found>> = Vec::new();
         if !inner.stateful.is_empty() {
@@ -274,18 +306,29 @@ impl Monitor {
         }
         self.sweep_idle();
         // Per event: its window and sequence hits.
-        let mut stateful: Vec<Vec<(u32, Vec<String>)>> = vec![Vec::new(); events.len()];
+        let mut stateful: Vec<Fired> = vec![Vec::new(); events.len()];
         for f in found.into_iter().flatten() {
             if let Found::Hit { event, rule, events } = f {
                 stateful[event as usize].push((rule, events));
             }
         }
         let keep = self.keep_duplicates;
-        let verdict = |(((e, fired), p), event): (((Evaluation, _), Placed), &Event)| {
+        let verdict = |(((e, fired), p), event): (((Evaluation, Fired), Placed), &Event)| {
+            let stateful = if partials {
+                fired
+                    .iter()
+                    .map(|(r, events)| StatefulHit {
+                        rule: inner.rules[*r as usize].id.to_string(),
+                        events: events.clone(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let mut v = finish(&inner, e, fired, keep);
             v.id = event.id().map(str::to_string);
             v.late = p.late;
-            v
+            Observed { verdict: v, stateful }
         };
         if parallel {
             evaluations
@@ -305,7 +348,7 @@ impl Monitor {
     /// drops them before its own work, so this changes no verdict: it only frees the memory of
     /// shards the stream has stopped reaching.
     fn sweep_idle(&mut self) {
-        let Some(clock) = self.clock else { return };
+        let Some(clock) = self.clock.now() else { return };
         if self.swept.is_some_and(|s| clock - s < 60_000) {
             return;
         }
@@ -318,7 +361,8 @@ impl Monitor {
 
     /// What the monitor holds now.
     pub fn stats(&self) -> MonitorStats {
-        let mut s = MonitorStats { events: self.events, late: self.late, ..MonitorStats::default() };
+        let (events, late) = self.clock.counts();
+        let mut s = MonitorStats { events, late, ..MonitorStats::default() };
         for shard in self.shards.iter() {
             let shard = lock(shard);
             s.keys += shard.keys.len();
@@ -329,28 +373,13 @@ impl Monitor {
         s
     }
 
-    /// Step 1: times, lateness and positions, in input order.
-    fn place(&mut self, events: &[Event]) -> Vec<Placed> {
-        let lateness = self.config.lateness.as_millis() as i64;
-        let latest = self.config.max_ahead.map(|ahead| {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            now.saturating_add(ahead).as_millis().min(i64::MAX as u128) as i64
-        });
-        events
-            .iter()
-            .map(|e| {
-                self.events += 1;
-                let ts = e.ts().map(|t| t.millis).filter(|&t| latest.is_none_or(|l| t <= l));
-                let late = matches!((ts, self.clock), (Some(t), Some(c)) if t < c.saturating_sub(lateness));
-                let t = ts.or(self.clock).unwrap_or(0);
-                if late {
-                    self.late += 1;
-                } else {
-                    self.clock = Some(self.clock.map_or(t, |c| c.max(t)));
-                }
-                Placed { t, late, seq: self.events, clock: self.clock.unwrap_or(t) }
-            })
-            .collect()
+    /// Whether this monitor keeps the state under a key written by `key_text`, whose value
+    /// starts at byte `at`.
+    fn owner(&self) -> impl Fn(&str, usize) -> bool + Sync + '_ {
+        move |key: &str, at: usize| match &self.partition {
+            None => true,
+            Some((p, index)) => p.owns(*index, &key[at..]),
+        }
     }
 
     /// Step 2: every event scanned on its own, in parallel, one scanner per worker.
@@ -383,18 +412,20 @@ impl Monitor {
     fn run_windows(&self, batch: &Batch) -> (Vec<Vec<Found>>, Vec<Vec<u32>>) {
         let Batch { inner, evaluations, .. } = *batch;
         let prog = &inner.stateful;
+        let owned = self.owner();
         let tasks = shard_tasks(batch, |i, event, key, tasks| {
             // Windows first: they ask whether a value is new before this event records it.
             for passed in &evaluations[i].passed {
                 let Some(w) = prog.rule_window[passed.rule as usize] else { continue };
                 let field = &prog.fields[prog.windows[w as usize].key as usize];
-                if key_text(event, field, false, key) {
+                if key_text(event, field, false, key) && owned(key, field.len() + 1) {
                     tasks[shard_of(key)].push(Task::Window { event: i as u32, window: w });
                 }
             }
             for (k, t) in prog.trackers.iter().enumerate() {
                 let Some(value) = value_hash(event, &prog.fields[t.value as usize]) else { continue };
-                if key_text(event, &prog.fields[t.key as usize], false, key) {
+                let field = &prog.fields[t.key as usize];
+                if key_text(event, field, false, key) && owned(key, field.len() + 1) {
                     tasks[shard_of(key)].push(Task::Track { event: i as u32, tracker: k as u32, value });
                 }
             }
@@ -422,6 +453,7 @@ impl Monitor {
         if prog.sequences.is_empty() {
             return Vec::new();
         }
+        let owned = self.owner();
         let tasks = shard_tasks(batch, |i, event, key, tasks| {
             let hits = &hit_rules[i];
             for (s, q) in prog.sequences.iter().enumerate() {
@@ -431,7 +463,8 @@ impl Monitor {
                         Matcher::Category(c) => hits.iter().any(|&r| prog.rule_category[r as usize] == c),
                         Matcher::Own => evaluations[i].passed.iter().any(|x| x.rule == q.rule),
                     };
-                    if matched && key_text(event, &prog.fields[step.key as usize], true, key) {
+                    if matched && key_text(event, &prog.fields[step.key as usize], true, key) && owned(key, 1)
+                    {
                         tasks[shard_of(key)].push(Task::Step {
                             event: i as u32,
                             sequence: s as u32,
@@ -672,7 +705,7 @@ fn complete<'a>(
 }
 
 /// Step 5: an event's stateless hits and its window and sequence hits, scored.
-fn finish(
+pub(crate) fn finish(
     inner: &Inner,
     mut e: Evaluation,
     fired: Vec<(u32, Vec<String>)>,
@@ -807,14 +840,4 @@ fn value_hash(e: &Event, field: &str) -> Option<u64> {
 
 fn shard_of(key: &str) -> usize {
     (fnv(key.as_bytes()) % SHARDS as u64) as usize
-}
-
-/// FNV-1a: fixed, so shards and verdicts are the same on every run and machine.
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
