@@ -207,6 +207,27 @@ impl Engine {
         Ok(Engine::new(engine))
     }
 
+    /// Rules from several TOML texts loaded as one set (packs may refer to each other, as the
+    /// files of a directory do): a dict of name to text, or a sequence of (name, text) pairs,
+    /// in load order. For a Spark executor that gets the rules' text, not a path.
+    #[staticmethod]
+    fn from_texts(py: Python<'_>, texts: &Bound<'_, PyAny>) -> PyResult<Engine> {
+        let pairs: Vec<(String, String)> = match texts.downcast::<PyDict>() {
+            Ok(d) => d.items().extract()?,
+            Err(_) => texts.extract()?,
+        };
+        let engine = py
+            .allow_threads(|| {
+                let mut b = fanzha::RuleSet::builder();
+                for (name, text) in &pairs {
+                    b.add_source(name, text);
+                }
+                b.build().and_then(|r| fanzha::Engine::new(&r))
+            })
+            .map_err(|e| error(py, e))?;
+        Ok(Engine::new(engine))
+    }
+
     /// Replaces the rules (from `path`, or from `text`) while scans go on; a set with errors
     /// raises RulesError and the running rules stay.
     #[pyo3(signature = (path = None, text = None, name = "rules.toml"))]
@@ -286,6 +307,35 @@ impl Engine {
         Ok(verdicts(py.allow_threads(|| engine.scan_batch(&events)), self.masks()))
     }
 
+    /// The final verdict, as JSON, of an event that a `Router` sent to several partitions:
+    /// the event scored alone (marked late if its placement says so) plus the stateful hits
+    /// each of its partitions found (`partials`: one list per partition, as
+    /// `PartitionMonitor.observe_placed` gives them).
+    fn merge(
+        &self,
+        py: Python<'_>,
+        event: &Bound<'_, PyAny>,
+        late: bool,
+        partials: Vec<Vec<StatefulHit>>,
+    ) -> PyResult<String> {
+        let line = line_bytes(py, event)?;
+        let e = fanzha::Event::from_line(&line).map_err(|e| error(py, e))?;
+        let stateful: Vec<fanzha::StatefulHit> = partials
+            .into_iter()
+            .flatten()
+            .map(|(rule, events)| fanzha::StatefulHit { rule, events })
+            .collect();
+        let engine = self.live.engine();
+        let mask = self.masks();
+        Ok(py.allow_threads(|| {
+            let mut v = engine.merge(&e, late, &stateful);
+            if mask {
+                v.mask_personal_data();
+            }
+            v.to_json()
+        }))
+    }
+
     /// A monitor for a stream: windows and sequences over the events it observes.
     fn monitor(&self) -> Monitor {
         Monitor { inner: Mutex::new(fanzha::Monitor::new((*self.live.engine()).clone())), mask: self.masks() }
@@ -318,10 +368,201 @@ impl Monitor {
     }
 }
 
+/// A stateful hit as it crosses to Python: (rule id, ids of the events that made it up).
+type StatefulHit = (String, Vec<String>);
+/// Where the stream clock put an event: (seq, time in ms, late, clock after it in ms).
+type Placement = (u64, i64, bool, i64);
+
+/// The bytes of one input line: a str or bytes as read, or a dict written as JSON.
+fn line_bytes(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = obj.downcast::<pyo3::types::PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    Ok(to_json(py, obj)?.into_bytes())
+}
+
+/// `Partitioning::new`'s refusal (or a bad partition count) as a Python exception.
+fn partition_error(py: Python<'_>, e: fanzha::Error) -> PyErr {
+    match e {
+        fanzha::Error::Rules(_) => error(py, e),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// The partitioning that `partitions` names: a count, or a Router's.
+fn partitioning(
+    py: Python<'_>,
+    engine: &fanzha::Engine,
+    partitions: &Bound<'_, PyAny>,
+) -> PyResult<fanzha::Partitioning> {
+    if let Ok(router) = partitions.downcast::<Router>() {
+        return Ok(router.get().partitioning.clone());
+    }
+    let n: u32 = partitions.extract()?;
+    if n == 0 {
+        return Err(PyValueError::new_err("partitions must be at least 1"));
+    }
+    fanzha::Partitioning::new(engine, n).map_err(|e| partition_error(py, e))
+}
+
+/// The one sequential step of a partitioned backfill: reads a stream's lines in input order,
+/// places each in time (its time, whether it is late, its position: the clock `fanzha scan`
+/// runs over the whole stream) and names the partitions of the key values it carries.
+/// Events of one partition are then scored by a `PartitionMonitor`, in input order, with the
+/// placements this router gave them.
+#[pyclass(frozen, module = "fanzha")]
+struct Router {
+    partitioning: fanzha::Partitioning,
+    clock: Mutex<fanzha::StreamClock>,
+    max_line_bytes: usize,
+}
+
+#[pymethods]
+impl Router {
+    /// A router to `partitions` partitions for the engine's stateful rules; ValueError when
+    /// their keys cannot be partitioned. A line longer than `max_line_bytes` is answered
+    /// with an error, as `fanzha scan` answers it.
+    #[new]
+    #[pyo3(signature = (engine, partitions, *, max_line_bytes = 8 << 20))]
+    fn new(py: Python<'_>, engine: &Engine, partitions: u32, max_line_bytes: usize) -> PyResult<Router> {
+        if partitions == 0 {
+            return Err(PyValueError::new_err("partitions must be at least 1"));
+        }
+        let engine = engine.live.engine();
+        let partitioning = py
+            .allow_threads(|| fanzha::Partitioning::new(&engine, partitions))
+            .map_err(|e| partition_error(py, e))?;
+        Ok(Router {
+            partitioning,
+            clock: Mutex::new(fanzha::StreamClock::new(&fanzha::MonitorConfig::default())),
+            max_line_bytes,
+        })
+    }
+
+    /// The number of partitions.
+    #[getter]
+    fn partitions(&self) -> u32 {
+        self.partitioning.partitions()
+    }
+
+    /// The event fields whose values choose partitions (the stateful rules' keys).
+    #[getter]
+    fn fields(&self) -> Vec<String> {
+        self.partitioning.fields().iter().map(|f| f.to_string()).collect()
+    }
+
+    /// The partition of one key value.
+    fn partition_of(&self, value: &str) -> u32 {
+        self.partitioning.partition_of(value)
+    }
+
+    /// Places the next line of the stream: `(partitions, placement, None)`, or
+    /// `([], None, error)` for a line `fanzha scan` would answer with an error (the error's
+    /// text is scan's). `partitions` is sorted and never empty; `placement` is
+    /// `(seq, t, late, clock)`, to hand to `PartitionMonitor.observe_placed` with the line.
+    #[allow(clippy::type_complexity)]
+    fn route(
+        &self,
+        py: Python<'_>,
+        line: &Bound<'_, PyAny>,
+    ) -> PyResult<(Vec<u32>, Option<Placement>, Option<String>)> {
+        let line = line_bytes(py, line)?;
+        let raw = line.strip_suffix(b"\n").unwrap_or(&line);
+        if raw.len() > self.max_line_bytes {
+            let message = format!("the line is longer than the limit of {} bytes", self.max_line_bytes);
+            return Ok((Vec::new(), None, Some(message)));
+        }
+        let routed = py.allow_threads(|| {
+            let event = fanzha::Event::from_line(raw).map_err(|e| e.to_string())?;
+            let mut clock = self.clock.lock().map_err(|_| "a previous call panicked".to_string())?;
+            let p = clock.place(&event);
+            Ok::<_, String>((self.partitioning.route(&event, p.seq), (p.seq, p.t, p.late, p.clock)))
+        });
+        Ok(match routed {
+            Ok((parts, placement)) => (parts, Some(placement), None),
+            Err(message) => (Vec::new(), None, Some(message)),
+        })
+    }
+}
+
+/// The monitor of one partition: the state of the key values that fall in partition `index`.
+/// Observe that partition's events in input order, each with the placement the `Router` gave
+/// it.
+#[pyclass(frozen, module = "fanzha")]
+struct PartitionMonitor {
+    inner: Mutex<fanzha::Monitor>,
+    mask: bool,
+}
+
+#[pymethods]
+impl PartitionMonitor {
+    /// `partitions` is the partition count the router was made with (or the router itself).
+    #[new]
+    fn new(
+        py: Python<'_>,
+        engine: &Engine,
+        partitions: &Bound<'_, PyAny>,
+        index: u32,
+    ) -> PyResult<PartitionMonitor> {
+        let core = (*engine.live.engine()).clone();
+        let partitioning = partitioning(py, &core, partitions)?;
+        if index >= partitioning.partitions() {
+            return Err(PyValueError::new_err(format!(
+                "partition {index} of {}: the index must be below the count",
+                partitioning.partitions()
+            )));
+        }
+        let monitor =
+            fanzha::Monitor::with_partition(core, fanzha::MonitorConfig::default(), &partitioning, index);
+        Ok(PartitionMonitor { inner: Mutex::new(monitor), mask: engine.masks() })
+    }
+
+    /// Observes the next events of this partition, `(line, placement)` pairs, without the GIL.
+    /// For each: `(verdict_json, stateful)`. `verdict_json` is the event's final verdict when
+    /// the router sent it to this partition alone; `stateful`, a list of `(rule, event ids)`,
+    /// is this partition's share of an event sent to several, for `Engine.merge`.
+    #[allow(clippy::type_complexity)]
+    fn observe_placed(
+        &self,
+        py: Python<'_>,
+        events: Vec<(Bound<'_, PyAny>, Placement)>,
+    ) -> PyResult<Vec<(String, Vec<StatefulHit>)>> {
+        let mut lines = Vec::with_capacity(events.len());
+        let mut placements = Vec::with_capacity(events.len());
+        for (line, (seq, t, late, clock)) in &events {
+            lines.push(line_bytes(py, line)?);
+            placements.push(fanzha::Placement { seq: *seq, t: *t, late: *late, clock: *clock });
+        }
+        let parsed = py.allow_threads(|| {
+            lines.iter().map(|l| fanzha::Event::from_line(l)).collect::<Result<Vec<_>, _>>()
+        });
+        let parsed = parsed.map_err(|e| error(py, e))?;
+        let inner = &self.inner;
+        let mask = self.mask;
+        let out = py.allow_threads(|| {
+            inner.lock().ok().map(|mut m| {
+                m.observe_placed(&parsed, &placements)
+                    .into_iter()
+                    .map(|mut o| {
+                        if mask {
+                            o.verdict.mask_personal_data();
+                        }
+                        let stateful = o.stateful.into_iter().map(|h| (h.rule, h.events)).collect();
+                        (o.verdict.to_json(), stateful)
+                    })
+                    .collect()
+            })
+        });
+        out.ok_or_else(|| PyValueError::new_err("a previous call panicked"))
+    }
+}
+
 #[pymodule]
 fn _fanzha(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
     m.add_class::<Monitor>()?;
+    m.add_class::<Router>()?;
+    m.add_class::<PartitionMonitor>()?;
     m.add_class::<Verdict>()?;
     m.add_class::<Hit>()?;
     m.add("RulesError", m.py().get_type::<RulesError>())?;

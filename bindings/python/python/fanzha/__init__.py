@@ -10,8 +10,27 @@ lottery-shop vendors and snack-shop owners, and explains every warning::
         print(verdict.level, verdict.advice)
 
 A thin layer over the Rust crate: the same rules, the same verdicts as ``fanzha scan``.
+
+For a backfill spread over workers (``examples/spark/backfill.py``), a ``Router`` places a
+stream's lines in time and names each one's partitions, one ``PartitionMonitor`` per partition
+scores them, and ``Engine.merge`` puts together the events that fell in several partitions::
+
+    router = fanzha.Router(engine, 4)
+    parts, placement, error = router.route(line)
+    monitor = fanzha.PartitionMonitor(engine, 4, parts[0])
+    [(verdict_json, stateful)] = monitor.observe_placed([(line, placement)])
 """
 
-from ._fanzha import Engine, EventError, Hit, Monitor, RulesError, Verdict, __version__
+from ._fanzha import Engine, EventError, Hit, Monitor, PartitionMonitor, Router, RulesError, Verdict, __version__
 
-__all__ = ["Engine", "EventError", "Hit", "Monitor", "RulesError", "Verdict", "__version__"]
+__all__ = [
+    "Engine",
+    "EventError",
+    "Hit",
+    "Monitor",
+    "PartitionMonitor",
+    "Router",
+    "RulesError",
+    "Verdict",
+    "__version__",
+]
