@@ -7,6 +7,7 @@ mod evasion;
 mod holdout;
 mod limits;
 mod monitor;
+mod partition;
 mod privacy;
 mod properties;
 mod reference;
