@@ -3,6 +3,7 @@
 mod check;
 mod explain;
 mod scan;
+mod streams;
 mod test;
 
 use std::path::PathBuf;
@@ -12,8 +13,9 @@ use fanzha::{Engine, RuleSet};
 
 /// fanzha (反诈): an anti-fraud early-warning rules engine.
 ///
-/// Exit codes: 0 success; 1 `test` found failing examples; 2 bad rules, bad usage or
-/// unreadable input.
+/// Exit codes: 0 success; 1 `test` found failing examples, or `collect` found lines without a
+/// verdict or with two; 2 bad rules, bad usage, unreadable input, or Redis unreachable or
+/// failing.
 #[derive(Debug, Parser)]
 #[command(name = "fanzha", version, about, long_about = None)]
 struct Cli {
@@ -34,6 +36,21 @@ enum Command {
     Test(test::Args),
     /// Show how one text is folded, which rules hit, their points and the level.
     Explain(explain::Args),
+    /// Split a stream into partitions on Redis Streams, for `fanzha consume` workers.
+    ///
+    /// Places every event on the stream's clock and adds it to the input stream of each
+    /// partition that holds state of its keys. Exit 2 if the rules' windows and sequences
+    /// cannot be partitioned without changing verdicts.
+    Route(streams::route::Args),
+    /// Score partitions from Redis Streams as one of any number of workers.
+    ///
+    /// Workers share the partitions through leases and take over a dead worker's; every
+    /// verdict is written to the output stream exactly once, the same as `fanzha scan`'s.
+    Consume(streams::consume::Args),
+    /// Print the verdicts of a routed stream in input order, as `fanzha scan` would.
+    ///
+    /// Exit 1 if a line has no verdict or more than one.
+    Collect(streams::collect::Args),
 }
 
 /// Where rules come from: files or directories, or the bundled packs.
@@ -84,5 +101,8 @@ pub fn run() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Test(a) => test::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Route(a) => streams::route::run(a),
+        Command::Consume(a) => streams::consume::run(a),
+        Command::Collect(a) => streams::collect::run(a),
     }
 }

@@ -1,0 +1,208 @@
+//! `fanzha consume`: a worker that scores the partitions it owns.
+//!
+//! The loop: beat and renew leases; take free partitions up to the fair share (or give extra
+//! ones up); read new entries of every owned partition whose queue has room, in one
+//! XREADGROUP; score them; write what may be written and acknowledge it. See [`super::owned`]
+//! for how results are written exactly once and how a partition is taken over, and
+//! [`super::lease`] for ownership.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use redis::Value;
+
+use super::keys::{Keys, GROUP};
+use super::lease::Leases;
+use super::owned::{Ctx, Owned};
+use super::scripts::Scripts;
+use super::wire;
+use super::{done_count, redis_error, Meta, RedisArg};
+use crate::cli::{load_engine, RulesArg};
+use fanzha::{Engine, Limits, Partitioning};
+
+/// Entries read from one partition at a time.
+const READ: usize = 512;
+/// A partition whose queue holds this many results reads no more until they are written.
+const MAX_QUEUED: usize = 8192;
+/// How long a read waits for new entries.
+const BLOCK: Duration = Duration::from_millis(100);
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    redis: RedisArg,
+    #[command(flatten)]
+    rules: RulesArg,
+    /// This worker's name, unique among the run's workers (its consumer name in the group).
+    #[arg(long, value_name = "NAME")]
+    name: String,
+    /// How long a partition stays owned by a worker that stopped renewing it: after a crash,
+    /// its partitions move to other workers after this.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    lease: Duration,
+    /// Exit once every input line has its verdict (after `fanzha route` finished).
+    #[arg(long)]
+    exit_when_done: bool,
+}
+
+pub fn run(args: Args) -> i32 {
+    let (_, engine) = match load_engine(&args.rules, Limits::default()) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if args.lease < Duration::from_millis(100) {
+        eprintln!("error: --lease must be at least 100ms");
+        return 2;
+    }
+    match work(&args, engine) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: fanzha consume {}: {e}", args.name);
+            2
+        }
+    }
+}
+
+fn work(args: &Args, engine: Engine) -> Result<(), String> {
+    let keys = args.redis.keys();
+    let mut con = args.redis.connect()?;
+    let scripts = Scripts::load(&mut con)?;
+    let meta = wait_for_meta(&mut con, &keys, &args.name)?;
+    if meta.rules != engine.version() {
+        return Err(format!(
+            "the stream was routed with rules {}, this worker has {}: start it with the same --rules",
+            meta.rules,
+            engine.version()
+        ));
+    }
+    let parts = Partitioning::new(&engine, meta.partitions).map_err(|e| e.to_string())?;
+    let fields: Vec<String> = parts.fields().iter().map(|f| f.to_string()).collect();
+    if fields != meta.fields {
+        return Err(format!(
+            "the stream was partitioned by {:?}, these rules key state by {fields:?}",
+            meta.fields
+        ));
+    }
+    let n = parts.partitions();
+    let lease_ms = args.lease.as_millis() as u64;
+    let mut leases = Leases::new(&args.name, args.lease);
+    leases.renew(&mut con, &keys, &scripts)?;
+    // Workers started together see each other before counting their shares.
+    std::thread::sleep(args.lease / 4);
+    let mut owned: BTreeMap<u32, Owned> = BTreeMap::new();
+    // Partitions are tried from a place that depends on the name, so workers starting
+    // together do not all race for partition 0.
+    let offset = (fnv(args.name.as_bytes()) % u64::from(n)) as u32;
+    let mut last_try = Instant::now() - args.lease;
+    let mut last_done_check = Instant::now() - args.lease;
+    loop {
+        for p in leases.renew(&mut con, &keys, &scripts)? {
+            owned.remove(&p);
+            eprintln!("fanzha consume {}: lost partition {p}", args.name);
+        }
+        // The fair share: give extra partitions up, take free ones (not too often: a failed
+        // take is a round trip per partition).
+        let share = n.div_ceil(leases.live()) as usize;
+        while owned.len() > share {
+            let Some((p, _)) = owned.pop_last() else { break };
+            leases.release(&mut con, &keys, &scripts, p)?;
+            eprintln!(
+                "fanzha consume {}: gave partition {p} up ({share} each for {} workers)",
+                args.name,
+                leases.live()
+            );
+        }
+        if owned.len() < share && last_try.elapsed() >= args.lease / 8 {
+            last_try = Instant::now();
+            for i in 0..n {
+                let p = (offset + i) % n;
+                if owned.len() >= share {
+                    break;
+                }
+                if owned.contains_key(&p) || !leases.acquire(&mut con, &keys, p)? {
+                    continue;
+                }
+                let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
+                if let Some(o) = Owned::take_over(&mut ctx, &parts, p, &args.name, &mut leases, lease_ms)? {
+                    owned.insert(p, o);
+                }
+            }
+        }
+        // Read what every partition with room has, in one call.
+        let readable: Vec<u32> =
+            owned.values().filter(|o| o.queued() < MAX_QUEUED).map(Owned::partition).collect();
+        let mut read = 0;
+        if readable.is_empty() {
+            std::thread::sleep(BLOCK);
+        } else {
+            let by_key: HashMap<String, u32> = readable.iter().map(|&p| (keys.input(p), p)).collect();
+            let mut cmd = redis::cmd("XREADGROUP");
+            cmd.arg("GROUP").arg(GROUP).arg(&args.name).arg("COUNT").arg(READ);
+            cmd.arg("BLOCK").arg(BLOCK.as_millis() as u64).arg("STREAMS");
+            for &p in &readable {
+                cmd.arg(keys.input(p));
+            }
+            for _ in &readable {
+                cmd.arg(">");
+            }
+            let reply: Value = cmd.query(&mut con).map_err(redis_error("XREADGROUP"))?;
+            for (key, entries) in wire::read_reply(reply)? {
+                let Some(o) = by_key.get(&key).and_then(|p| owned.get_mut(p)) else { continue };
+                read += entries.len();
+                let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
+                o.score(&mut ctx, entries, |_| true)?;
+                // A long batch must not cost the leases.
+                for p in leases.renew_if_due(&mut con, &keys, &scripts)? {
+                    owned.remove(&p);
+                    eprintln!("fanzha consume {}: lost partition {p}", args.name);
+                }
+            }
+        }
+        let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
+        for o in owned.values_mut() {
+            o.flush(&mut ctx)?;
+        }
+        let idle = read == 0 && owned.values().all(|o| o.queued() == 0);
+        if args.exit_when_done && (idle || last_done_check.elapsed() >= args.lease) {
+            last_done_check = Instant::now();
+            if finished(&mut con, &keys)? {
+                let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
+                for o in owned.values_mut() {
+                    while o.flush(&mut ctx)? > 0 {}
+                }
+                leases.leave(&mut con, &keys, &scripts)?;
+                eprintln!("fanzha consume {}: every line has its verdict; exiting", args.name);
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Waits for `fanzha route` to describe the run.
+fn wait_for_meta(con: &mut redis::Connection, keys: &Keys, name: &str) -> Result<Meta, String> {
+    let mut said = false;
+    loop {
+        if let Some(meta) = Meta::read(con, keys)? {
+            return Ok(meta);
+        }
+        if !said {
+            eprintln!("fanzha consume {name}: waiting for `fanzha route` to write {}", keys.meta());
+            said = true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Whether routing is over and every line has its verdict.
+fn finished(con: &mut redis::Connection, keys: &Keys) -> Result<bool, String> {
+    let Some(meta) = Meta::read(con, keys)? else { return Ok(false) };
+    match meta.lines {
+        Some(lines) => Ok(done_count(con, keys)? >= lines),
+        None => Ok(false),
+    }
+}
+
+/// FNV-1a, to spread workers' starting partitions.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}

@@ -1,0 +1,128 @@
+//! `fanzha route`, `fanzha consume` and `fanzha collect`: one stream scored by many workers
+//! over Redis Streams, with the verdicts `fanzha scan` gives, each written exactly once.
+//!
+//! Why it is split this way:
+//!
+//! * **route** is the one sequential step. Lateness, the time of an undated event and the
+//!   expiry of state depend on the whole stream's clock, so `route` reads the input once, in
+//!   order, places every event on one [`fanzha::StreamClock`], and adds it to the input stream
+//!   of every partition [`fanzha::Partitioning::route`] names, placement included. Each
+//!   partition's stream is then a self-contained, ordered input for one monitor.
+//! * **consume** workers share the partitions through leases (a key per partition with an
+//!   expiry, renewed while the worker lives). A partition's monitor state is a pure function of
+//!   its stream's prefix, so a worker that takes a partition over rebuilds the state exactly by
+//!   replaying the stream from the start, writing the results of only the entries the group
+//!   has not acknowledged. Results are written by Lua scripts guarded by a "done" hash, and
+//!   entries acknowledged only after the write, so a crash at any point leads to redelivery,
+//!   never to a lost or a second verdict. An event routed to several partitions is scored from
+//!   the partials of all of them ([`fanzha::Engine::merge`]) by whichever partition stores
+//!   the last one.
+//! * **collect** reads the output stream back in input order and checks it has exactly one
+//!   verdict per input line.
+//!
+//! The key names are in [`keys`]; the wire format of the input streams in [`wire`].
+
+pub(super) mod collect;
+pub(super) mod consume;
+mod keys;
+mod lease;
+mod owned;
+pub(super) mod route;
+mod scripts;
+mod wire;
+
+use std::time::Duration;
+
+use redis::Connection;
+
+use keys::Keys;
+
+/// Where the run's Redis is, and which of its keys are the run's.
+#[derive(Debug, clap::Args)]
+pub(super) struct RedisArg {
+    /// The Redis server, as redis://[user:password@]host[:port][/db].
+    #[arg(long = "redis", value_name = "URL", default_value = "redis://127.0.0.1:6379")]
+    url: String,
+    /// Prefix of every key of the run, so several runs can share a server.
+    #[arg(long, value_name = "PREFIX", default_value = "fanzha")]
+    prefix: String,
+}
+
+impl RedisArg {
+    /// A connection whose reads time out (a server that stops answering is an error, not a
+    /// hang).
+    fn connect(&self) -> Result<Connection, String> {
+        let fail = |e: redis::RedisError| format!("cannot connect to Redis at {}: {e}", self.url);
+        let client = redis::Client::open(self.url.as_str()).map_err(fail)?;
+        let con = client.get_connection_with_timeout(Duration::from_secs(5)).map_err(fail)?;
+        con.set_read_timeout(Some(Duration::from_secs(60))).map_err(fail)?;
+        con.set_write_timeout(Some(Duration::from_secs(60))).map_err(fail)?;
+        Ok(con)
+    }
+
+    fn keys(&self) -> Keys {
+        Keys::new(&self.prefix)
+    }
+}
+
+/// Turns a Redis error into a message that says what was being done.
+fn redis_error(what: &str) -> impl Fn(redis::RedisError) -> String + '_ {
+    move |e| format!("Redis {what}: {e}")
+}
+
+/// What `fanzha route` recorded about a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Meta {
+    partitions: u32,
+    /// The version of the rule set the stream was routed with (`Engine::version`).
+    rules: String,
+    /// The key fields the stream was partitioned by.
+    fields: Vec<String>,
+    /// Input lines in all, once routing is over.
+    lines: Option<u64>,
+}
+
+impl Meta {
+    /// The run's meta hash, or `None` if nothing was routed under this prefix.
+    fn read(con: &mut Connection, keys: &Keys) -> Result<Option<Meta>, String> {
+        let map: std::collections::HashMap<String, String> =
+            redis::cmd("HGETALL").arg(keys.meta()).query(con).map_err(redis_error("HGETALL meta"))?;
+        if map.is_empty() {
+            return Ok(None);
+        }
+        let bad = |field: &str| {
+            format!("{} has no valid `{field}`: was it written by `fanzha route`?", keys.meta())
+        };
+        let partitions =
+            map.get("partitions").and_then(|s| s.parse().ok()).ok_or_else(|| bad("partitions"))?;
+        let rules = map.get("rules").cloned().ok_or_else(|| bad("rules"))?;
+        let fields =
+            map.get("fields").and_then(|s| serde_json::from_str(s).ok()).ok_or_else(|| bad("fields"))?;
+        let lines = match map.get("lines") {
+            None => None,
+            Some(s) => Some(s.parse().map_err(|_| bad("lines"))?),
+        };
+        Ok(Some(Meta { partitions, rules, fields, lines }))
+    }
+
+    /// Writes everything but `lines`.
+    fn write(&self, con: &mut Connection, keys: &Keys) -> Result<(), String> {
+        let fields = serde_json::to_string(&self.fields).unwrap_or_default();
+        redis::cmd("HSET")
+            .arg(keys.meta())
+            .arg("partitions")
+            .arg(self.partitions)
+            .arg("rules")
+            .arg(&self.rules)
+            .arg("fields")
+            .arg(fields)
+            .query::<i64>(con)
+            .map(drop)
+            .map_err(redis_error("HSET meta"))
+    }
+}
+
+/// Lines whose verdicts have been written.
+fn done_count(con: &mut Connection, keys: &Keys) -> Result<u64, String> {
+    redis::cmd("HLEN").arg(keys.done()).query(con).map_err(redis_error("HLEN done"))
+}

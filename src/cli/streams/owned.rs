@@ -1,0 +1,393 @@
+//! A partition a worker owns: its monitor, its results waiting to be written, and how it is
+//! taken over.
+//!
+//! **Exactly once.** Each result is written by a script that first marks the line done
+//! (`HSETNX`) and adds the verdict only if the mark is new; an entry is acknowledged only
+//! after its result is written. A worker that dies before the write leaves the entry pending
+//! and the next owner writes it; one that dies after the write but before the
+//! acknowledgement leaves a pending entry whose write the guard turns into nothing.
+//!
+//! **Events in several partitions.** Each partition stores its partial (its window and
+//! sequence hits on the event) in the line's `part` hash; the partition that stores the last
+//! one merges them ([`fanzha::Engine::merge`]) and writes the verdict. The others wait for the
+//! line to be done before writing anything after it, so the output stream holds the verdicts
+//! of one key's events (all in one partition) in input order.
+//!
+//! **Taking over.** A partition's state is a function of its stream up to the entry being
+//! scored, so a new owner replays the stream from the start to the group's last-delivered
+//! entry: acknowledged entries only feed the state, entries still pending (the previous
+//! owner's unfinished work) are written as well. Then it reads new entries as usual.
+
+use std::collections::{HashSet, VecDeque};
+
+use rayon::prelude::*;
+use redis::{Connection, Value};
+
+use super::keys::{Keys, GROUP};
+use super::lease::Leases;
+use super::redis_error;
+use super::scripts::Scripts;
+use super::wire::{self, Entry, Record};
+use fanzha::{Engine, Event, Monitor, MonitorConfig, Partitioning, Placement, StatefulHit};
+
+/// Results written (or waits resolved) in one round trip at most.
+const FLUSH: usize = 4096;
+/// Stream entries replayed at a time when taking a partition over.
+const REPLAY: usize = 1024;
+
+/// What the worker needs of Redis.
+pub(super) struct Ctx<'a> {
+    pub(super) con: &'a mut Connection,
+    pub(super) keys: &'a Keys,
+    pub(super) scripts: &'a Scripts,
+    pub(super) engine: &'a Engine,
+}
+
+/// A result waiting for its turn to be written, in stream order.
+enum Item {
+    /// A verdict or error record of line `n`, ready.
+    Write { id: String, n: u64, event: String, json: String, merged: bool },
+    /// Line `n` went to several partitions and another one writes it: nothing may be written
+    /// after it until it is done.
+    Wait { id: String, n: u64 },
+}
+
+impl Item {
+    fn entry_id(&self) -> &str {
+        match self {
+            Item::Write { id, .. } | Item::Wait { id, .. } => id,
+        }
+    }
+}
+
+/// An owned partition.
+pub(super) struct Owned {
+    p: u32,
+    monitor: Monitor,
+    queue: VecDeque<Item>,
+}
+
+impl Owned {
+    /// Claims partition `p`'s pending entries, replays its stream to rebuild the state and
+    /// writes what the previous owner left unwritten. `None` if the lease was lost meanwhile.
+    pub(super) fn take_over(
+        ctx: &mut Ctx,
+        parts: &Partitioning,
+        p: u32,
+        name: &str,
+        leases: &mut Leases,
+        lease_ms: u64,
+    ) -> Result<Option<Owned>, String> {
+        let mut owned = Owned {
+            p,
+            monitor: Monitor::with_partition(ctx.engine.clone(), MonitorConfig::default(), parts, p),
+            queue: VecDeque::new(),
+        };
+        let key = ctx.keys.input(p);
+        let claimed = claim(ctx.con, &key, name, lease_ms)?;
+        if claimed > 0 {
+            eprintln!("fanzha consume {name}: claimed {claimed} pending entries of partition {p}");
+        }
+        // Every pending entry is written again, whoever holds it: a worker that gave the
+        // partition up (or lost it) will not write it any more, and the guard makes a second
+        // write nothing.
+        let pending = pending(ctx.con, &key)?;
+        let last = last_delivered(ctx.con, &key)?;
+        let (mut replayed, mut start) = (0usize, "-".to_string());
+        let mut more = last != "0-0";
+        while more {
+            let v: Value = redis::cmd("XRANGE")
+                .arg(&key)
+                .arg(&start)
+                .arg(&last)
+                .arg("COUNT")
+                .arg(REPLAY)
+                .query(ctx.con)
+                .map_err(redis_error("XRANGE"))?;
+            let entries = wire::entries(v)?;
+            let Some(tail) = entries.last() else { break };
+            start = format!("({}", tail.id);
+            more = entries.len() == REPLAY;
+            replayed += entries.len();
+            owned.score(ctx, entries, |id| pending.contains(id))?;
+            owned.flush(ctx)?;
+            for lost in leases.renew_if_due(ctx.con, ctx.keys, ctx.scripts)? {
+                eprintln!("fanzha consume {name}: lost partition {lost}");
+            }
+            if !leases.held().contains(&p) {
+                return Ok(None);
+            }
+        }
+        eprintln!(
+            "fanzha consume {name}: took partition {p} (replayed {replayed} entries, {} of them pending)",
+            pending.len()
+        );
+        Ok(Some(owned))
+    }
+
+    pub(super) fn partition(&self) -> u32 {
+        self.p
+    }
+
+    /// Results waiting to be written.
+    pub(super) fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Scores entries of this partition's stream, in stream order, queueing the results of
+    /// those `write` says to write (the others only feed the state).
+    pub(super) fn score(
+        &mut self,
+        ctx: &mut Ctx,
+        entries: Vec<Entry>,
+        write: impl Fn(&str) -> bool,
+    ) -> Result<(), String> {
+        let records: Vec<(String, Record)> = entries
+            .into_iter()
+            .map(|e| {
+                let id = e.id.clone();
+                Record::from_entry(e).map(|r| (id, r))
+            })
+            .collect::<Result<_, _>>()?;
+        let parsed: Vec<Option<Event>> = records
+            .par_iter()
+            .map(|(id, r)| match r {
+                Record::Event { line, n, .. } => Event::from_line(line).map(Some).map_err(|e| {
+                    format!("stream entry {id} (line {n}) does not read as an event here ({e}): was it routed by another version of fanzha?")
+                }),
+                Record::Bad { .. } => Ok(None),
+            })
+            .collect::<Result<_, _>>()?;
+        let mut events = Vec::with_capacity(parsed.len());
+        let mut placements: Vec<Placement> = Vec::with_capacity(parsed.len());
+        for ((_, r), e) in records.iter().zip(parsed) {
+            if let (Record::Event { placement, .. }, Some(e)) = (r, e) {
+                events.push(e);
+                placements.push(*placement);
+            }
+        }
+        let observed =
+            if events.is_empty() { Vec::new() } else { self.monitor.observe_placed(&events, &placements) };
+        let mut observed = observed.into_iter();
+        // The partials to store, by index into `events`, with the queue slot each fills.
+        let mut parts: Vec<(usize, usize, u64, u32, bool)> = Vec::new();
+        let mut pipe = redis::pipe();
+        let mut i = 0;
+        for (id, r) in records {
+            let (n, is_event) = (r.n(), matches!(r, Record::Event { .. }));
+            let o = if is_event {
+                i += 1;
+                observed.next()
+            } else {
+                None
+            };
+            if !write(&id) {
+                continue;
+            }
+            match r {
+                Record::Bad { n, error } => {
+                    let json =
+                        serde_json::to_string(&LineError { line: n, error: &error }).unwrap_or_default();
+                    self.queue.push_back(Item::Write { id, n, event: String::new(), json, merged: false });
+                }
+                Record::Event { k, placement, .. } => {
+                    let o = o.ok_or("a monitor gave fewer results than events")?;
+                    let event = events[i - 1].id().unwrap_or_default().to_string();
+                    if k <= 1 {
+                        self.queue.push_back(Item::Write {
+                            id,
+                            n,
+                            event,
+                            json: o.verdict.to_json(),
+                            merged: false,
+                        });
+                    } else {
+                        let partial = serde_json::to_string(&o.stateful).unwrap_or_default();
+                        ctx.scripts.part(&mut pipe, ctx.keys, n, self.p, &partial, k);
+                        parts.push((i - 1, self.queue.len(), n, k, placement.late));
+                        self.queue.push_back(Item::Wait { id, n });
+                    }
+                }
+            }
+        }
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let replies: Vec<Value> = pipe.query(ctx.con).map_err(redis_error("storing partials"))?;
+        for ((event, slot, n, k, late), reply) in parts.into_iter().zip(replies) {
+            let Value::Array(flat) = reply else { continue };
+            // All k partials are in: this partition merges them, in partition order.
+            let mut partials: Vec<(u32, Vec<StatefulHit>)> = Vec::with_capacity(k as usize);
+            let mut it = flat.into_iter();
+            while let (Some(p), Some(json)) = (it.next(), it.next()) {
+                let p: u32 =
+                    wire::text(p).and_then(|s| s.parse().ok()).ok_or("a partial without its partition")?;
+                let json = wire::bytes(json).unwrap_or_default();
+                let hits =
+                    serde_json::from_slice(&json).map_err(|e| format!("a bad partial of line {n}: {e}"))?;
+                partials.push((p, hits));
+            }
+            partials.sort_by_key(|(p, _)| *p);
+            let hits: Vec<StatefulHit> = partials.into_iter().flat_map(|(_, h)| h).collect();
+            let verdict = ctx.engine.merge(&events[event], late, &hits);
+            let id = self.queue[slot].entry_id().to_string();
+            let event_id = events[event].id().unwrap_or_default().to_string();
+            self.queue[slot] = Item::Write { id, n, event: event_id, json: verdict.to_json(), merged: true };
+        }
+        Ok(())
+    }
+
+    /// Writes the results at the head of the queue that may go now, then acknowledges their
+    /// entries. Returns how many left the queue.
+    pub(super) fn flush(&mut self, ctx: &mut Ctx) -> Result<usize, String> {
+        let waits: Vec<u64> = self
+            .queue
+            .iter()
+            .take(FLUSH)
+            .filter_map(|i| match i {
+                Item::Wait { n, .. } => Some(*n),
+                Item::Write { .. } => None,
+            })
+            .collect();
+        let done: HashSet<u64> = if waits.is_empty() {
+            HashSet::new()
+        } else {
+            let flags: Vec<Option<u8>> = redis::cmd("HMGET")
+                .arg(ctx.keys.done())
+                .arg(&waits)
+                .query(ctx.con)
+                .map_err(redis_error("HMGET done"))?;
+            waits.into_iter().zip(flags).filter(|(_, f)| f.is_some()).map(|(n, _)| n).collect()
+        };
+        let mut pipe = redis::pipe();
+        let mut ids = Vec::new();
+        while ids.len() < FLUSH {
+            match self.queue.front() {
+                Some(Item::Wait { n, .. }) if !done.contains(n) => break,
+                None => break,
+                Some(_) => {}
+            }
+            match self.queue.pop_front() {
+                Some(Item::Write { id, n, event, json, merged }) => {
+                    ctx.scripts.write(&mut pipe, ctx.keys, n, &event, &json, merged);
+                    ids.push(id);
+                }
+                Some(Item::Wait { id, .. }) => ids.push(id),
+                None => break,
+            }
+        }
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        if !pipe.is_empty() {
+            pipe.query::<()>(ctx.con).map_err(redis_error("writing verdicts"))?;
+        }
+        // Acknowledged only once written: a crash before this line means redelivery.
+        redis::cmd("XACK")
+            .arg(ctx.keys.input(self.p))
+            .arg(GROUP)
+            .arg(&ids)
+            .query::<i64>(ctx.con)
+            .map_err(redis_error("XACK"))?;
+        Ok(ids.len())
+    }
+}
+
+/// The record in place of a line that cannot be read, as `fanzha scan` writes it.
+#[derive(serde::Serialize)]
+struct LineError<'a> {
+    line: u64,
+    error: &'a str,
+}
+
+/// Moves the group's entries of `key` idle for a lease or longer to `name`; returns how many.
+fn claim(con: &mut Connection, key: &str, name: &str, min_idle_ms: u64) -> Result<usize, String> {
+    let mut start = "0-0".to_string();
+    let mut claimed = 0;
+    loop {
+        let v: Value = redis::cmd("XAUTOCLAIM")
+            .arg(key)
+            .arg(GROUP)
+            .arg(name)
+            .arg(min_idle_ms)
+            .arg(&start)
+            .arg("COUNT")
+            .arg(1000)
+            .arg("JUSTID")
+            .query(con)
+            .map_err(redis_error("XAUTOCLAIM"))?;
+        let Value::Array(mut parts) = v else { return Err(format!("unexpected XAUTOCLAIM reply: {v:?}")) };
+        if parts.len() < 2 {
+            return Err("unexpected XAUTOCLAIM reply".into());
+        }
+        if let Value::Array(ids) = std::mem::take(&mut parts[1]) {
+            claimed += ids.len();
+        }
+        let next = wire::text(std::mem::take(&mut parts[0])).unwrap_or_default();
+        if next == "0-0" || next.is_empty() {
+            return Ok(claimed);
+        }
+        start = next;
+    }
+}
+
+/// The ids of the group's pending entries of `key`, whoever holds them.
+fn pending(con: &mut Connection, key: &str) -> Result<HashSet<String>, String> {
+    let mut ids = HashSet::new();
+    let mut start = "-".to_string();
+    loop {
+        let v: Value = redis::cmd("XPENDING")
+            .arg(key)
+            .arg(GROUP)
+            .arg(&start)
+            .arg("+")
+            .arg(10_000)
+            .query(con)
+            .map_err(redis_error("XPENDING"))?;
+        let Value::Array(rows) = v else { return Err(format!("unexpected XPENDING reply: {v:?}")) };
+        let count = rows.len();
+        let mut last = None;
+        for row in rows {
+            if let Value::Array(mut row) = row {
+                if let Some(id) = row.first_mut().map(std::mem::take).and_then(wire::text) {
+                    last = Some(id.clone());
+                    ids.insert(id);
+                }
+            }
+        }
+        match last {
+            Some(l) if count == 10_000 => start = format!("({l}"),
+            _ => return Ok(ids),
+        }
+    }
+}
+
+/// The group's last-delivered entry id on `key`.
+fn last_delivered(con: &mut Connection, key: &str) -> Result<String, String> {
+    let v: Value =
+        redis::cmd("XINFO").arg("GROUPS").arg(key).query(con).map_err(redis_error("XINFO GROUPS"))?;
+    let Value::Array(groups) = v else { return Err(format!("unexpected XINFO GROUPS reply: {v:?}")) };
+    for g in groups {
+        let pairs: Vec<(Value, Value)> = match g {
+            Value::Array(flat) => {
+                let mut it = flat.into_iter();
+                std::iter::from_fn(|| Some((it.next()?, it.next()?))).collect()
+            }
+            Value::Map(m) => m,
+            _ => continue,
+        };
+        let mut name = None;
+        let mut last = None;
+        for (k, v) in pairs {
+            match wire::text(k).as_deref() {
+                Some("name") => name = wire::text(v),
+                Some("last-delivered-id") => last = wire::text(v),
+                _ => {}
+            }
+        }
+        if name.as_deref() == Some(GROUP) {
+            return last.ok_or_else(|| format!("XINFO GROUPS {key}: no last-delivered-id"));
+        }
+    }
+    Err(format!("{key} has no consumer group `{GROUP}`: was it made by `fanzha route`?"))
+}
