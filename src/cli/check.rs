@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use fanzha::{Engine, RuleSet};
+use fanzha::{Engine, Partitioning, RuleSet};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,6 +32,15 @@ pub fn run(args: Args) -> i32 {
                 s.automaton_bytes / 1024,
                 s.always_evaluated
             );
+            // Valid rules may still be impossible to split over partitions; say so here, where
+            // the author is, rather than when a cluster refuses them.
+            match Partitioning::new(&engine, 1) {
+                Ok(p) if p.fields().is_empty() => {
+                    eprintln!("partitions: any split (no window or sequence rules)")
+                }
+                Ok(p) => eprintln!("partitions: by the values of {}", p.fields().join(", ")),
+                Err(e) => eprintln!("partitions: cannot be split without changing verdicts ({e})"),
+            }
             0
         }
         Err(e) => {

@@ -226,39 +226,11 @@ fn the_bundled_packs_partition_by_their_parties() {
     assert!(Partitioning::new(&engine, 0).is_err());
 }
 
+const SPLIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/partition/split.toml");
+
 #[test]
 fn a_step_that_needs_a_window_keyed_by_another_field_is_refused() {
-    let rules = RuleSet::from_str(
-        "split.toml",
-        r#"
-[pack]
-id = "split"
-version = "1"
-
-[[rule]]
-id = "split.fan-in"
-title = "Many payers"
-category = "laundering"
-kinds = ["transaction"]
-points = 0
-when = { field = { name = "amount", le = 1000 } }
-window = { key = "payee", within = "1h", distinct = { name = "payer", ge = 3 } }
-
-[[rule]]
-id = "split.fan-out"
-title = "Then pays out"
-category = "laundering"
-kinds = ["transaction"]
-points = 80
-when = { field = { name = "amount", ge = 3000 } }
-sequence = { key = "payer", within = "2h", steps = [{ rule = "split.fan-in", key = "merchant" }] }
-"#,
-    );
-    // The loader may insist on examples; build what it allows and check the partitioning.
-    let rules = match rules {
-        Ok(r) => r,
-        Err(e) => panic!("{e}"),
-    };
+    let rules = RuleSet::from_path(SPLIT).unwrap();
     let engine = Engine::new(&rules).unwrap();
     let err = Partitioning::new(&engine, 4).unwrap_err().to_string();
     assert!(err.contains("split.fan-out"), "{err}");
@@ -266,4 +238,18 @@ sequence = { key = "payer", within = "2h", steps = [{ rule = "split.fan-in", key
     assert!(err.contains("key = \"payee\""), "{err}");
     // One partition cannot split anything, but the check is about the rules, not N.
     assert!(Partitioning::new(&engine, 1).is_err());
+}
+
+#[test]
+fn check_says_how_a_pack_partitions() {
+    let out = super::cli::fanzha(&["check", "rules"], b"");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("partitions: by the values of conversation, merchant, payee, payer"), "{err}");
+    // Valid rules that cannot be split are still valid: a note, not a failure.
+    let out = super::cli::fanzha(&["check", SPLIT], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("partitions: cannot be split without changing verdicts"), "{err}");
+    assert!(err.contains("split.fan-out"), "{err}");
 }
