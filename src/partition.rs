@@ -64,6 +64,7 @@ use crate::compile::Engine;
 use crate::error::Error;
 use crate::event::{Event, FieldValue};
 use crate::monitor::MonitorConfig;
+use crate::scan::Scanner;
 use crate::verdict::Verdict;
 
 /// How a rule set's stream is split into `N` partitions: the key fields its window and
@@ -275,11 +276,17 @@ impl Engine {
     /// The verdict of an event observed in several partitions: its stateless hits, scanned
     /// again, with the union of the partitions' [`Observed::stateful`] hits, scored together.
     /// `late` is the event's [`Placement::late`]. Hits of rules this engine does not have are
-    /// ignored.
+    /// ignored. Makes a scanner each call; [`Scanner::merge`] reuses one.
     pub fn merge(&self, event: &Event, late: bool, stateful: &[StatefulHit]) -> Verdict {
-        let inner = &self.inner;
-        let mut scanner = self.scanner();
-        let evaluation = scanner.scratch.evaluate(inner, event.text(), event.kind(), Some(event));
+        self.scanner().merge(event, late, stateful)
+    }
+}
+
+impl Scanner {
+    /// [`Engine::merge`] with this scanner's buffers.
+    pub fn merge(&mut self, event: &Event, late: bool, stateful: &[StatefulHit]) -> Verdict {
+        let inner = Arc::clone(&self.engine().inner);
+        let evaluation = self.scratch.evaluate(&inner, event.text(), event.kind(), Some(event));
         let fired = stateful
             .iter()
             .filter_map(|h| {
@@ -287,7 +294,7 @@ impl Engine {
                 Some((rule as u32, h.events.clone()))
             })
             .collect();
-        let mut v = crate::monitor::finish(inner, evaluation, fired, false);
+        let mut v = crate::monitor::finish(&inner, evaluation, fired, false);
         v.id = event.id().map(str::to_string);
         v.late = late;
         v

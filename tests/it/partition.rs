@@ -132,6 +132,7 @@ fn partitioned(engine: &Engine, events: &[Event], partitions: u32, batch: usize)
         }
     }
     let mut multi = 0;
+    let mut scanner = engine.scanner();
     let verdicts = events
         .iter()
         .zip(observed)
@@ -142,7 +143,12 @@ fn partitioned(engine: &Engine, events: &[Event], partitions: u32, batch: usize)
             }
             multi += 1;
             let stateful: Vec<StatefulHit> = obs.into_iter().flat_map(|o| o.stateful).collect();
-            engine.merge(e, p.late, &stateful)
+            // Both ways to merge: a reused scanner, and the engine's one-off.
+            let v = scanner.merge(e, p.late, &stateful);
+            if multi % 50 == 1 {
+                assert_eq!(engine.merge(e, p.late, &stateful), v);
+            }
+            v
         })
         .collect();
     (verdicts, multi)
