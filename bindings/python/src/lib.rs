@@ -6,7 +6,7 @@
 //! on the crate's thread pool.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -159,11 +159,17 @@ fn verdicts(v: Vec<fanzha::Verdict>, mask: bool) -> Vec<Verdict> {
 struct Engine {
     live: fanzha::LiveEngine,
     mask: AtomicBool,
+    /// Scanners for `merge`, each with the engine it was made for (a reload retires them).
+    mergers: Mutex<Vec<(Arc<fanzha::Engine>, fanzha::Scanner)>>,
 }
 
 impl Engine {
     fn new(engine: fanzha::Engine) -> Engine {
-        Engine { live: fanzha::LiveEngine::new(engine), mask: AtomicBool::new(false) }
+        Engine {
+            live: fanzha::LiveEngine::new(engine),
+            mask: AtomicBool::new(false),
+            mergers: Mutex::default(),
+        }
     }
 
     fn masks(&self) -> bool {
@@ -328,7 +334,19 @@ impl Engine {
         let engine = self.live.engine();
         let mask = self.masks();
         Ok(py.allow_threads(|| {
-            let mut v = engine.merge(&e, late, &stateful);
+            // A scanner of the current rules from the pool, or a new one: setting one up
+            // costs more than the merge.
+            let mut pool = self.mergers.lock().unwrap_or_else(|e| e.into_inner());
+            let mut scanner = loop {
+                match pool.pop() {
+                    Some((made_for, scanner)) if Arc::ptr_eq(&made_for, &engine) => break scanner,
+                    Some(_) => continue,
+                    None => break engine.scanner(),
+                }
+            };
+            drop(pool);
+            let mut v = scanner.merge(&e, late, &stateful);
+            self.mergers.lock().unwrap_or_else(|e| e.into_inner()).push((engine, scanner));
             if mask {
                 v.mask_personal_data();
             }

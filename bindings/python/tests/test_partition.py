@@ -190,3 +190,12 @@ def test_generator_is_deterministic():
         capture_output=True, text=True, check=True,
     ).stdout.splitlines()
     assert out == history(50, seed=5)
+
+
+def test_merge_follows_a_reload():
+    pack = '[pack]\nid = "t"\nversion = "{v}"\n[[rule]]\nid = "t.p"\ntitle = "p"\ncategory = "c"\npoints = {points}\nwhen = {{ any = ["先出票"] }}\n'
+    engine = fanzha.Engine.from_str(pack.format(v=1, points=70))
+    line = '{"kind":"message","text":"先出票"}'
+    assert json.loads(engine.merge(line, False, []))["score"] == 70
+    engine.reload(text=pack.format(v=2, points=40))
+    assert json.loads(engine.merge(line, False, []))["score"] == 40
