@@ -12,3 +12,4 @@ mod privacy;
 mod properties;
 mod reference;
 mod reload;
+mod streams;

@@ -26,6 +26,8 @@ const READ: usize = 512;
 const MAX_QUEUED: usize = 8192;
 /// How long a read waits for new entries.
 const BLOCK: Duration = Duration::from_millis(100);
+/// How often a queue waiting on another partition looks again.
+const POLL: Duration = Duration::from_millis(2);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -89,6 +91,7 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
     leases.renew(&mut con, &keys, &scripts)?;
     // Workers started together see each other before counting their shares.
     std::thread::sleep(args.lease / 4);
+    leases.renew(&mut con, &keys, &scripts)?;
     let mut owned: BTreeMap<u32, Owned> = BTreeMap::new();
     // Partitions are tried from a place that depends on the name, so workers starting
     // together do not all race for partition 0.
@@ -96,10 +99,6 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
     let mut last_try = Instant::now() - args.lease;
     let mut last_done_check = Instant::now() - args.lease;
     loop {
-        for p in leases.renew(&mut con, &keys, &scripts)? {
-            owned.remove(&p);
-            eprintln!("fanzha consume {}: lost partition {p}", args.name);
-        }
         // The fair share: give extra partitions up, take free ones (not too often: a failed
         // take is a round trip per partition).
         let share = n.div_ceil(leases.live()) as usize;
@@ -128,17 +127,22 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
                 }
             }
         }
-        // Read what every partition with room has, in one call.
+        // Renewed shortly before reading: entries are read only under a live lease.
+        renew(&mut leases, &mut owned, &mut con, &keys, &scripts, &args.name)?;
+        // Read what every partition with room has, in one call; without blocking when a
+        // queue waits on another partition, whose progress is polled.
+        let waiting = owned.values().any(Owned::waiting);
         let readable: Vec<u32> =
             owned.values().filter(|o| o.queued() < MAX_QUEUED).map(Owned::partition).collect();
         let mut read = 0;
-        if readable.is_empty() {
-            std::thread::sleep(BLOCK);
-        } else {
+        if !readable.is_empty() {
             let by_key: HashMap<String, u32> = readable.iter().map(|&p| (keys.input(p), p)).collect();
             let mut cmd = redis::cmd("XREADGROUP");
             cmd.arg("GROUP").arg(GROUP).arg(&args.name).arg("COUNT").arg(READ);
-            cmd.arg("BLOCK").arg(BLOCK.as_millis() as u64).arg("STREAMS");
+            if !waiting {
+                cmd.arg("BLOCK").arg(BLOCK.as_millis() as u64);
+            }
+            cmd.arg("STREAMS");
             for &p in &readable {
                 cmd.arg(keys.input(p));
             }
@@ -149,33 +153,47 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
             for (key, entries) in wire::read_reply(reply)? {
                 let Some(o) = by_key.get(&key).and_then(|p| owned.get_mut(p)) else { continue };
                 read += entries.len();
-                let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
-                o.score(&mut ctx, entries, |_| true)?;
+                o.score(entries, |_| true)?;
                 // A long batch must not cost the leases.
-                for p in leases.renew_if_due(&mut con, &keys, &scripts)? {
-                    owned.remove(&p);
-                    eprintln!("fanzha consume {}: lost partition {p}", args.name);
+                if leases.due() {
+                    renew(&mut leases, &mut owned, &mut con, &keys, &scripts, &args.name)?;
                 }
             }
         }
         let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
+        let mut written = 0;
         for o in owned.values_mut() {
-            o.flush(&mut ctx)?;
+            written += o.flush(&mut ctx)?;
         }
         let idle = read == 0 && owned.values().all(|o| o.queued() == 0);
         if args.exit_when_done && (idle || last_done_check.elapsed() >= args.lease) {
             last_done_check = Instant::now();
             if finished(&mut con, &keys)? {
-                let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
-                for o in owned.values_mut() {
-                    while o.flush(&mut ctx)? > 0 {}
-                }
                 leases.leave(&mut con, &keys, &scripts)?;
                 eprintln!("fanzha consume {}: every line has its verdict; exiting", args.name);
                 return Ok(());
             }
         }
+        if read == 0 && written == 0 && (waiting || readable.is_empty()) {
+            std::thread::sleep(if owned.is_empty() { BLOCK } else { POLL });
+        }
     }
+}
+
+/// Renews the leases if due, dropping the partitions whose leases were lost.
+fn renew(
+    leases: &mut Leases,
+    owned: &mut BTreeMap<u32, Owned>,
+    con: &mut redis::Connection,
+    keys: &Keys,
+    scripts: &Scripts,
+    name: &str,
+) -> Result<(), String> {
+    for p in leases.renew_if_due(con, keys, scripts)? {
+        owned.remove(&p);
+        eprintln!("fanzha consume {name}: lost partition {p}");
+    }
+    Ok(())
 }
 
 /// Waits for `fanzha route` to describe the run.

@@ -1,17 +1,20 @@
 //! A partition a worker owns: its monitor, its results waiting to be written, and how it is
 //! taken over.
 //!
-//! **Exactly once.** Each result is written by a script that first marks the line done
-//! (`HSETNX`) and adds the verdict only if the mark is new; an entry is acknowledged only
-//! after its result is written. A worker that dies before the write leaves the entry pending
-//! and the next owner writes it; one that dies after the write but before the
-//! acknowledgement leaves a pending entry whose write the guard turns into nothing.
+//! **Exactly once.** Results are written by a script that marks the line done (`HSETNX`),
+//! adds the verdict only if the mark is new, and acknowledges the entry, all in one atomic
+//! step. A worker that dies before it leaves the entry pending and the next owner writes it;
+//! a redelivered entry whose line is done writes nothing.
 //!
-//! **Events in several partitions.** Each partition stores its partial (its window and
-//! sequence hits on the event) in the line's `part` hash; the partition that stores the last
-//! one merges them ([`fanzha::Engine::merge`]) and writes the verdict. The others wait for the
-//! line to be done before writing anything after it, so the output stream holds the verdicts
-//! of one key's events (all in one partition) in input order.
+//! **Events in several partitions, in order.** Results leave a partition's queue in stream
+//! order. When an event routed to `k` partitions reaches the head of one partition's queue,
+//! that partition stores its partial (its window and sequence hits on the event) in the line's
+//! `part` hash and waits for the line to be done; the partition that stores the `k`th partial
+//! merges them ([`fanzha::Engine::merge`]) and writes the verdict. So a verdict is written
+//! only after every partition it went to has written everything before it, and the output
+//! stream holds each key value's verdicts (all from the one partition that owns the value)
+//! in input order. Nothing waits forever: the earliest line not yet written has nothing
+//! unwritten before it in any of its partitions, so it reaches the head of each.
 //!
 //! **Taking over.** A partition's state is a function of its stream up to the entry being
 //! scored, so a new owner replays the stream from the start to the group's last-delivered
@@ -30,8 +33,8 @@ use super::scripts::Scripts;
 use super::wire::{self, Entry, Record};
 use fanzha::{Engine, Event, Monitor, MonitorConfig, Partitioning, Placement, StatefulHit};
 
-/// Results written (or waits resolved) in one round trip at most.
-const FLUSH: usize = 4096;
+/// Results sent to the write script in one call at most.
+const FLUSH: usize = 2048;
 /// Stream entries replayed at a time when taking a partition over.
 const REPLAY: usize = 1024;
 
@@ -43,21 +46,16 @@ pub(super) struct Ctx<'a> {
     pub(super) engine: &'a Engine,
 }
 
-/// A result waiting for its turn to be written, in stream order.
+/// A result waiting for its turn to be written, in stream order. `id` is the stream entry's.
 enum Item {
-    /// A verdict or error record of line `n`, ready.
+    /// A verdict or error record of line `n`, ready; `merged`: its partials hash goes too.
     Write { id: String, n: u64, event: String, json: String, merged: bool },
-    /// Line `n` went to several partitions and another one writes it: nothing may be written
+    /// This partition's partial of line `n`, routed to `k` partitions, to store once it is
+    /// at the head; the event is kept for the merge.
+    Part { id: String, n: u64, k: u32, partial: String, event: Box<Event>, late: bool },
+    /// Line `n`'s partial is stored; another partition writes it, and nothing may be written
     /// after it until it is done.
     Wait { id: String, n: u64 },
-}
-
-impl Item {
-    fn entry_id(&self) -> &str {
-        match self {
-            Item::Write { id, .. } | Item::Wait { id, .. } => id,
-        }
-    }
 }
 
 /// An owned partition.
@@ -109,7 +107,7 @@ impl Owned {
             start = format!("({}", tail.id);
             more = entries.len() == REPLAY;
             replayed += entries.len();
-            owned.score(ctx, entries, |id| pending.contains(id))?;
+            owned.score(entries, |id| pending.contains(id))?;
             owned.flush(ctx)?;
             for lost in leases.renew_if_due(ctx.con, ctx.keys, ctx.scripts)? {
                 eprintln!("fanzha consume {name}: lost partition {lost}");
@@ -134,14 +132,14 @@ impl Owned {
         self.queue.len()
     }
 
+    /// Whether the head of the queue waits for another partition.
+    pub(super) fn waiting(&self) -> bool {
+        matches!(self.queue.front(), Some(Item::Wait { .. }))
+    }
+
     /// Scores entries of this partition's stream, in stream order, queueing the results of
     /// those `write` says to write (the others only feed the state).
-    pub(super) fn score(
-        &mut self,
-        ctx: &mut Ctx,
-        entries: Vec<Entry>,
-        write: impl Fn(&str) -> bool,
-    ) -> Result<(), String> {
+    pub(super) fn score(&mut self, entries: Vec<Entry>, write: impl Fn(&str) -> bool) -> Result<(), String> {
         let records: Vec<(String, Record)> = entries
             .into_iter()
             .map(|e| {
@@ -153,7 +151,10 @@ impl Owned {
             .par_iter()
             .map(|(id, r)| match r {
                 Record::Event { line, n, .. } => Event::from_line(line).map(Some).map_err(|e| {
-                    format!("stream entry {id} (line {n}) does not read as an event here ({e}): was it routed by another version of fanzha?")
+                    format!(
+                        "stream entry {id} (line {n}) does not read as an event here ({e}): \
+                         was it routed by another version of fanzha?"
+                    )
                 }),
                 Record::Bad { .. } => Ok(None),
             })
@@ -168,18 +169,12 @@ impl Owned {
         }
         let observed =
             if events.is_empty() { Vec::new() } else { self.monitor.observe_placed(&events, &placements) };
+        let mut events = events.into_iter();
         let mut observed = observed.into_iter();
-        // The partials to store, by index into `events`, with the queue slot each fills.
-        let mut parts: Vec<(usize, usize, u64, u32, bool)> = Vec::new();
-        let mut pipe = redis::pipe();
-        let mut i = 0;
         for (id, r) in records {
-            let (n, is_event) = (r.n(), matches!(r, Record::Event { .. }));
-            let o = if is_event {
-                i += 1;
-                observed.next()
-            } else {
-                None
+            let (event, o) = match r {
+                Record::Event { .. } => (events.next(), observed.next()),
+                Record::Bad { .. } => (None, None),
             };
             if !write(&id) {
                 continue;
@@ -190,10 +185,12 @@ impl Owned {
                         serde_json::to_string(&LineError { line: n, error: &error }).unwrap_or_default();
                     self.queue.push_back(Item::Write { id, n, event: String::new(), json, merged: false });
                 }
-                Record::Event { k, placement, .. } => {
-                    let o = o.ok_or("a monitor gave fewer results than events")?;
-                    let event = events[i - 1].id().unwrap_or_default().to_string();
+                Record::Event { n, k, placement, .. } => {
+                    let (Some(event), Some(o)) = (event, o) else {
+                        return Err("a monitor gave fewer results than events".into());
+                    };
                     if k <= 1 {
+                        let event = event.id().unwrap_or_default().to_string();
                         self.queue.push_back(Item::Write {
                             id,
                             n,
@@ -203,94 +200,101 @@ impl Owned {
                         });
                     } else {
                         let partial = serde_json::to_string(&o.stateful).unwrap_or_default();
-                        ctx.scripts.part(&mut pipe, ctx.keys, n, self.p, &partial, k);
-                        parts.push((i - 1, self.queue.len(), n, k, placement.late));
-                        self.queue.push_back(Item::Wait { id, n });
+                        let (event, late) = (Box::new(event), placement.late);
+                        self.queue.push_back(Item::Part { id, n, k, partial, event, late });
                     }
                 }
             }
         }
-        if parts.is_empty() {
-            return Ok(());
-        }
-        let replies: Vec<Value> = pipe.query(ctx.con).map_err(redis_error("storing partials"))?;
-        for ((event, slot, n, k, late), reply) in parts.into_iter().zip(replies) {
-            let Value::Array(flat) = reply else { continue };
-            // All k partials are in: this partition merges them, in partition order.
-            let mut partials: Vec<(u32, Vec<StatefulHit>)> = Vec::with_capacity(k as usize);
-            let mut it = flat.into_iter();
-            while let (Some(p), Some(json)) = (it.next(), it.next()) {
-                let p: u32 =
-                    wire::text(p).and_then(|s| s.parse().ok()).ok_or("a partial without its partition")?;
-                let json = wire::bytes(json).unwrap_or_default();
-                let hits =
-                    serde_json::from_slice(&json).map_err(|e| format!("a bad partial of line {n}: {e}"))?;
-                partials.push((p, hits));
-            }
-            partials.sort_by_key(|(p, _)| *p);
-            let hits: Vec<StatefulHit> = partials.into_iter().flat_map(|(_, h)| h).collect();
-            let verdict = ctx.engine.merge(&events[event], late, &hits);
-            let id = self.queue[slot].entry_id().to_string();
-            let event_id = events[event].id().unwrap_or_default().to_string();
-            self.queue[slot] = Item::Write { id, n, event: event_id, json: verdict.to_json(), merged: true };
-        }
         Ok(())
     }
 
-    /// Writes the results at the head of the queue that may go now, then acknowledges their
-    /// entries. Returns how many left the queue.
+    /// Writes the results at the head of the queue that may go now, acknowledging each
+    /// entry with its write, and merges the partials of the lines this partition completes.
+    /// Returns how many left the queue.
     pub(super) fn flush(&mut self, ctx: &mut Ctx) -> Result<usize, String> {
-        let waits: Vec<u64> = self
-            .queue
-            .iter()
-            .take(FLUSH)
-            .filter_map(|i| match i {
-                Item::Wait { n, .. } => Some(*n),
-                Item::Write { .. } => None,
-            })
-            .collect();
-        let done: HashSet<u64> = if waits.is_empty() {
-            HashSet::new()
-        } else {
-            let flags: Vec<Option<u8>> = redis::cmd("HMGET")
-                .arg(ctx.keys.done())
-                .arg(&waits)
-                .query(ctx.con)
-                .map_err(redis_error("HMGET done"))?;
-            waits.into_iter().zip(flags).filter(|(_, f)| f.is_some()).map(|(n, _)| n).collect()
-        };
-        let mut pipe = redis::pipe();
-        let mut ids = Vec::new();
-        while ids.len() < FLUSH {
-            match self.queue.front() {
-                Some(Item::Wait { n, .. }) if !done.contains(n) => break,
-                None => break,
-                Some(_) => {}
-            }
-            match self.queue.pop_front() {
-                Some(Item::Write { id, n, event, json, merged }) => {
-                    ctx.scripts.write(&mut pipe, ctx.keys, n, &event, &json, merged);
-                    ids.push(id);
+        let mut total = 0;
+        while !self.queue.is_empty() {
+            let mut call = ctx.scripts.flush().prepare_invoke();
+            call.key(ctx.keys.done()).key(ctx.keys.out()).key(ctx.keys.input(self.p)).arg(GROUP);
+            let mut keys = 3;
+            // Ready writes, up to the first item that can stop the script.
+            for item in self.queue.iter().take(FLUSH) {
+                match item {
+                    Item::Write { id, n, event, json, merged } => {
+                        let part = if *merged {
+                            keys += 1;
+                            call.key(ctx.keys.part(*n));
+                            keys
+                        } else {
+                            0
+                        };
+                        call.arg("W").arg(id).arg(*n).arg(event).arg(json).arg(part);
+                    }
+                    Item::Part { id, n, k, partial, .. } => {
+                        keys += 1;
+                        call.key(ctx.keys.part(*n));
+                        call.arg("P").arg(id).arg(*n).arg(keys).arg(self.p).arg(partial).arg(*k);
+                        break;
+                    }
+                    Item::Wait { id, n } => {
+                        call.arg("A").arg(id).arg(*n);
+                        break;
+                    }
                 }
-                Some(Item::Wait { id, .. }) => ids.push(id),
-                None => break,
+            }
+            let reply: Value = call.invoke(ctx.con).map_err(redis_error("writing verdicts"))?;
+            let Value::Array(mut reply) = reply else {
+                return Err(format!("unexpected reply of the write script: {reply:?}"));
+            };
+            let number = |v: Option<&Value>| match v {
+                Some(Value::Int(i)) => usize::try_from(*i).ok(),
+                _ => None,
+            };
+            let (Some(consumed), Some(status)) = (number(reply.first()), number(reply.get(1))) else {
+                return Err("unexpected reply of the write script".into());
+            };
+            self.queue.drain(..consumed.min(self.queue.len()));
+            total += consumed;
+            match status {
+                0 => {}
+                1 => {
+                    // The partial is stored: the line now waits for its other partitions.
+                    if let Some(Item::Part { id, n, .. }) = self.queue.pop_front() {
+                        self.queue.push_front(Item::Wait { id, n });
+                    }
+                    break;
+                }
+                2 => {
+                    let Some(Item::Part { id, n, event, late, .. }) = self.queue.pop_front() else {
+                        return Err("the write script stopped at a line that is not a partial".into());
+                    };
+                    let json = merge(ctx.engine, n, &event, late, reply.pop().unwrap_or(Value::Nil))?;
+                    let event = event.id().unwrap_or_default().to_string();
+                    self.queue.push_front(Item::Write { id, n, event, json, merged: true });
+                }
+                _ => break,
             }
         }
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        if !pipe.is_empty() {
-            pipe.query::<()>(ctx.con).map_err(redis_error("writing verdicts"))?;
-        }
-        // Acknowledged only once written: a crash before this line means redelivery.
-        redis::cmd("XACK")
-            .arg(ctx.keys.input(self.p))
-            .arg(GROUP)
-            .arg(&ids)
-            .query::<i64>(ctx.con)
-            .map_err(redis_error("XACK"))?;
-        Ok(ids.len())
+        Ok(total)
     }
+}
+
+/// The verdict of line `n` from every partition's partial (`[partition, json, …]`), merged in
+/// partition order.
+fn merge(engine: &Engine, n: u64, event: &Event, late: bool, flat: Value) -> Result<String, String> {
+    let Value::Array(flat) = flat else { return Err(format!("no partials of line {n}")) };
+    let mut partials: Vec<(u32, Vec<StatefulHit>)> = Vec::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(p), Some(json)) = (it.next(), it.next()) {
+        let p: u32 = wire::text(p).and_then(|s| s.parse().ok()).ok_or("a partial without its partition")?;
+        let json = wire::bytes(json).unwrap_or_default();
+        let hits = serde_json::from_slice(&json).map_err(|e| format!("a bad partial of line {n}: {e}"))?;
+        partials.push((p, hits));
+    }
+    partials.sort_by_key(|(p, _)| *p);
+    let hits: Vec<StatefulHit> = partials.into_iter().flat_map(|(_, h)| h).collect();
+    Ok(engine.merge(event, late, &hits).to_json())
 }
 
 /// The record in place of a line that cannot be read, as `fanzha scan` writes it.

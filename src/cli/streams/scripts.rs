@@ -8,30 +8,54 @@
 
 use redis::{Connection, Pipeline, Script};
 
-use super::keys::Keys;
 use super::redis_error;
 
-/// Writes a line's result unless it was written before: marks line `n` done and adds its
-/// verdict to the output stream, or does nothing if `n` was already done. With a third key,
-/// the line's partials hash, now merged, goes too.
-const WRITE: &str = r"
-if redis.call('HSETNX', KEYS[1], ARGV[1], 1) == 1 then
-  redis.call('XADD', KEYS[2], '*', 'n', ARGV[1], 'id', ARGV[2], 'verdict', ARGV[3])
-  if KEYS[3] then redis.call('DEL', KEYS[3]) end
-  return 1
+/// Writes the results at the head of a partition's queue, in order, and acknowledges each
+/// entry in the same step as its write, until one cannot go yet.
+///
+/// KEYS: done hash, output stream, the partition's input stream, then the `part` hashes the
+/// items name. ARGV: the group, then items, each a kind, the entry id and the line number:
+///
+/// * `W eid n id json part`: write line `n`'s result unless the line is done (then nothing is
+///   written: a redelivery), deleting `KEYS[part]` (its merged partials) if `part` > 0.
+/// * `P eid n part p partial k`: store partition `p`'s partial of line `n` (routed to `k`
+///   partitions) in `KEYS[part]`, unless the line is done. If that completes the set, stop
+///   and return the partials for the caller to merge; otherwise stop and wait.
+/// * `A eid n`: wait until line `n` is done (another partition writes it).
+///
+/// Returns `{consumed, status[, partials]}`: 0 all consumed, 1 stopped after storing a
+/// partial (the item is now a wait), 2 stopped with every partial (flat field/value list),
+/// 3 stopped at a line not done yet.
+const FLUSH: &str = r"
+local done, out, input, group = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
+local i, consumed = 2, 0
+while i <= #ARGV do
+  local kind, eid, n = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if kind == 'W' then
+    if redis.call('HSETNX', done, n, 1) == 1 then
+      redis.call('XADD', out, '*', 'n', n, 'id', ARGV[i + 3], 'verdict', ARGV[i + 4])
+    end
+    local part = tonumber(ARGV[i + 5])
+    if part > 0 then redis.call('DEL', KEYS[part]) end
+    i = i + 6
+  elseif kind == 'P' then
+    if redis.call('HEXISTS', done, n) == 0 then
+      local key = KEYS[tonumber(ARGV[i + 3])]
+      redis.call('HSET', key, ARGV[i + 4], ARGV[i + 5])
+      if redis.call('HLEN', key) >= tonumber(ARGV[i + 6]) then
+        return {consumed, 2, redis.call('HGETALL', key)}
+      end
+      return {consumed, 1}
+    end
+    i = i + 7
+  else
+    if redis.call('HEXISTS', done, n) == 0 then return {consumed, 3} end
+    i = i + 3
+  end
+  redis.call('XACK', input, group, eid)
+  consumed = consumed + 1
 end
-if KEYS[3] then redis.call('DEL', KEYS[3]) end
-return 0
-";
-
-/// Stores one partition's stateful partial of line `n` (routed to `k` partitions). Returns -1
-/// if the line is already done (nothing stored: a late redelivery must not recreate the
-/// hash), every stored partial as `[partition, json, …]` once all `k` are in, or 0.
-const PART: &str = r"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return redis.call('HGETALL', KEYS[2]) end
-return 0
+return {consumed, 0}
 ";
 
 /// Extends a lease only if this worker still holds it.
@@ -63,8 +87,7 @@ return redis.call('ZCARD', KEYS[1])
 
 /// The scripts, loaded into the server.
 pub(super) struct Scripts {
-    write: Script,
-    part: Script,
+    flush: Script,
     renew: Script,
     release: Script,
     heartbeat: Script,
@@ -74,40 +97,21 @@ impl Scripts {
     /// Loads every script into the server's script cache.
     pub(super) fn load(con: &mut Connection) -> Result<Scripts, String> {
         let s = Scripts {
-            write: Script::new(WRITE),
-            part: Script::new(PART),
+            flush: Script::new(FLUSH),
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
             heartbeat: Script::new(HEARTBEAT),
         };
-        for script in [&s.write, &s.part, &s.renew, &s.release, &s.heartbeat] {
+        for script in [&s.flush, &s.renew, &s.release, &s.heartbeat] {
             script.prepare_invoke().load(con).map_err(redis_error("SCRIPT LOAD"))?;
         }
         Ok(s)
     }
 
-    /// Adds a done-guarded write of line `n`'s result to `pipe`; its reply is 1 if written,
-    /// 0 if the line was already done. `merged` deletes the line's partials hash too.
-    pub(super) fn write(&self, pipe: &mut Pipeline, keys: &Keys, n: u64, id: &str, json: &str, merged: bool) {
-        let c = pipe.cmd("EVALSHA").arg(self.write.get_hash()).arg(if merged { 3 } else { 2 });
-        c.arg(keys.done()).arg(keys.out());
-        if merged {
-            c.arg(keys.part(n));
-        }
-        c.arg(n).arg(id).arg(json);
-    }
-
-    /// Adds partition `p`'s partial of line `n` (routed to `k` partitions) to `pipe`.
-    pub(super) fn part(&self, pipe: &mut Pipeline, keys: &Keys, n: u64, p: u32, partial: &str, k: u32) {
-        pipe.cmd("EVALSHA")
-            .arg(self.part.get_hash())
-            .arg(2)
-            .arg(keys.done())
-            .arg(keys.part(n))
-            .arg(n)
-            .arg(p)
-            .arg(partial)
-            .arg(k);
+    /// The flush script, to call with [`Script::key`] and [`Script::arg`] (its hash is
+    /// loaded, so the call is one EVALSHA).
+    pub(super) fn flush(&self) -> &Script {
+        &self.flush
     }
 
     /// Adds the renewal of `name`'s lease on `key` for `ms` to `pipe`; replies 1 if renewed.

@@ -44,13 +44,6 @@ pub(super) enum Record {
 }
 
 impl Record {
-    /// The input line number, from 1.
-    pub(super) fn n(&self) -> u64 {
-        match self {
-            Record::Event { n, .. } | Record::Bad { n, .. } => *n,
-        }
-    }
-
     /// Appends the record's fields to an XADD.
     pub(super) fn write_fields(&self, cmd: &mut redis::Cmd) {
         match self {
