@@ -66,6 +66,7 @@ import importlib
 import json
 import os
 import sys
+import time
 
 # How many events a partition monitor observes per call (the GIL is released inside).
 BATCH = 2048
@@ -94,15 +95,16 @@ def _error_record(line_no, message):
     return json.dumps({"line": line_no, "error": message}, ensure_ascii=False, separators=(",", ":"))
 
 
-def _route(rules, digest, partitions, max_line_bytes):
-    """The routing task: the whole input, in order, through one Router."""
+def _route(rules, digest, partitions, max_line_bytes, counts):
+    """The routing task: the whole input, in order, through one Router. `counts`: accumulators
+    of lines, bad lines and events sent to several partitions."""
 
     def run(items):
         import fanzha
 
         router = fanzha.Router(_engine(rules, digest), partitions, max_line_bytes=max_line_bytes)
         last = None
-        line_no = 0
+        line_no = errors = spread = 0
         for order, line in items:
             if last is not None and order <= last:
                 raise RuntimeError(f"the routing task saw its input out of order ({order} after {last})")
@@ -110,13 +112,18 @@ def _route(rules, digest, partitions, max_line_bytes):
             line_no += 1
             parts, placement, error = router.route(line)
             if error is not None:
+                errors += 1
                 # Answered now; it rides along with a partition to keep one stream of records.
                 yield (line_no % partitions, line_no), ("e", _error_record(line_no, error))
             elif len(parts) == 1:
                 yield (parts[0], line_no), ("1", line, placement)
             else:
+                spread += 1
                 for p in parts:
                     yield (p, line_no), ("k", line, placement)
+        counts[0].add(line_no)
+        counts[1].add(errors)
+        counts[2].add(spread)
 
     return run
 
@@ -216,7 +223,10 @@ def read_lines(spark, paths, input_format="jsonl", order_column="n"):
 
 def backfill(spark, paths, partitions, rules_texts=None, input_format="jsonl", order_column="n",
              max_line_bytes=8 << 20):
-    """The verdicts as an RDD of (line number, JSON text), in no particular order."""
+    """The verdicts as an RDD of (line number, JSON text), in no particular order; the RDD of
+    the monitors' output, persisted (unpersist it once the verdicts are written); and
+    accumulators counting lines, bad lines and events in several partitions (read them after;
+    a retried routing task counts twice)."""
     sc = spark.sparkContext
     sc.addPyFile(os.path.abspath(__file__))
     digest = hashlib.sha256(json.dumps(rules_texts, ensure_ascii=False).encode()).hexdigest()
@@ -225,7 +235,8 @@ def backfill(spark, paths, partitions, rules_texts=None, input_format="jsonl", o
     lines = read_lines(spark, paths, input_format, order_column)
     # 1. Routing: one task, in order. coalesce(1) concatenates the partitions in order without
     # a shuffle; the task checks the order keys rise all the same.
-    routed = lines.coalesce(1).mapPartitions(_route(rules, digest, partitions, max_line_bytes))
+    counts = [sc.accumulator(0) for _ in range(3)]
+    routed = lines.coalesce(1).mapPartitions(_route(rules, digest, partitions, max_line_bytes, counts))
     # 2. Spark partition i = fanzha partition i, sorted by line number within.
     shuffled = routed.repartitionAndSortWithinPartitions(
         numPartitions=partitions, partitionFunc=lambda key: key[0], keyfunc=lambda key: key
@@ -237,7 +248,7 @@ def backfill(spark, paths, partitions, rules_texts=None, input_format="jsonl", o
     merged = (
         observed.filter(lambda r: r[1][0] == "p").groupByKey(numPartitions=partitions).map(_merge(rules, digest))
     )
-    return finals.union(merged), observed
+    return finals.union(merged), observed, counts
 
 
 def write_jsonl(sc, verdicts, out):
@@ -298,8 +309,9 @@ def run(spark, args):
     sc = spark.sparkContext
     partitions = args.partitions or sc.defaultParallelism
     texts = rules_texts_from(args.rules) if args.rules else None
-    verdicts, observed = backfill(spark, args.inputs, partitions, texts, args.input_format, args.order_column,
-                                  args.max_line_bytes)
+    start = time.monotonic()
+    verdicts, observed, counts = backfill(spark, args.inputs, partitions, texts, args.input_format,
+                                          args.order_column, args.max_line_bytes)
     try:
         if args.output_format == "parquet":
             write_parquet(spark, verdicts, args.output)
@@ -307,6 +319,10 @@ def run(spark, args):
             write_jsonl(sc, verdicts, args.output)
     finally:
         observed.unpersist()
+    seconds = time.monotonic() - start
+    lines, errors, spread = (c.value for c in counts)
+    print(f"backfill: {lines} lines ({errors} bad, {spread} events in several of {partitions} partitions) "
+          f"in {seconds:.1f} s: {lines / max(seconds, 1e-9):.0f} lines/s", file=sys.stderr)
 
 
 def main(argv=None):
