@@ -492,8 +492,7 @@ impl Router {
         }
         let routed = py.allow_threads(|| {
             let event = fanzha::Event::from_line(raw).map_err(|e| e.to_string())?;
-            let mut clock = self.clock.lock().map_err(|_| "a previous call panicked".to_string())?;
-            let p = clock.place(&event);
+            let p = self.clock.lock().unwrap_or_else(|e| e.into_inner()).place(&event);
             Ok::<_, String>((self.partitioning.route(&event, p.seq), (p.seq, p.t, p.late, p.clock)))
         });
         Ok(match routed {
