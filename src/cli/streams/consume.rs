@@ -6,14 +6,14 @@
 //! for how results are written exactly once and how a partition is taken over, and
 //! [`super::lease`] for ownership.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use redis::Value;
 
 use super::keys::{Keys, GROUP};
 use super::lease::Leases;
-use super::owned::{Ctx, Owned};
+use super::owned::{merge_local, Ctx, Owned};
 use super::scripts::Scripts;
 use super::wire;
 use super::{done_count, redis_error, Meta, RedisArg};
@@ -88,6 +88,13 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
     let n = parts.partitions();
     let lease_ms = args.lease.as_millis() as u64;
     let mut leases = Leases::new(&args.name, args.lease);
+    if leases.name_taken(&mut con, &keys)? {
+        return Err(format!(
+            "a worker named {} is running (it beat less than {} ago): give each worker its own --name",
+            args.name,
+            humantime::format_duration(args.lease)
+        ));
+    }
     leases.renew(&mut con, &keys, &scripts)?;
     // Workers started together see each other before counting their shares.
     std::thread::sleep(args.lease / 4);
@@ -160,15 +167,29 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
                 }
             }
         }
+        // Write until nothing moves: a line this worker merges may free other partitions.
+        let local: BTreeSet<u32> = owned.keys().copied().collect();
         let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
         let mut written = 0;
-        for o in owned.values_mut() {
-            written += o.flush(&mut ctx)?;
+        loop {
+            let mut moved = merge_local(&mut owned, &engine);
+            for o in owned.values_mut() {
+                moved += o.flush(&mut ctx, &local)?;
+            }
+            written += moved;
+            if moved == 0 {
+                break;
+            }
         }
         let idle = read == 0 && owned.values().all(|o| o.queued() == 0);
         if args.exit_when_done && (idle || last_done_check.elapsed() >= args.lease) {
             last_done_check = Instant::now();
             if finished(&mut con, &keys)? {
+                // What is still queued was written by others: acknowledged, nothing written.
+                let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
+                for o in owned.values_mut() {
+                    o.flush(&mut ctx, &BTreeSet::new())?;
+                }
                 leases.leave(&mut con, &keys, &scripts)?;
                 eprintln!("fanzha consume {}: every line has its verdict; exiting", args.name);
                 return Ok(());

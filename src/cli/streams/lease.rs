@@ -95,6 +95,19 @@ impl Leases {
         }
     }
 
+    /// Whether a live worker already beats under this name.
+    pub(super) fn name_taken(&self, con: &mut Connection, keys: &Keys) -> Result<bool, String> {
+        let (beat, (secs, micros)): (Option<f64>, (u64, u64)) = redis::pipe()
+            .cmd("ZSCORE")
+            .arg(keys.workers())
+            .arg(&self.name)
+            .cmd("TIME")
+            .query(con)
+            .map_err(redis_error("ZSCORE workers"))?;
+        let now = (secs * 1000 + micros / 1000) as f64;
+        Ok(beat.is_some_and(|b| now - b < self.lease_ms() as f64))
+    }
+
     /// Takes partition `p` if no one holds it.
     pub(super) fn acquire(&mut self, con: &mut Connection, keys: &Keys, p: u32) -> Result<bool, String> {
         let ok: Option<String> = redis::cmd("SET")

@@ -21,7 +21,7 @@
 //! entry: acknowledged entries only feed the state, entries still pending (the previous
 //! owner's unfinished work) are written as well. Then it reads new entries as usual.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use rayon::prelude::*;
 use redis::{Connection, Value};
@@ -50,9 +50,18 @@ pub(super) struct Ctx<'a> {
 enum Item {
     /// A verdict or error record of line `n`, ready; `merged`: its partials hash goes too.
     Write { id: String, n: u64, event: String, json: String, merged: bool },
-    /// This partition's partial of line `n`, routed to `k` partitions, to store once it is
-    /// at the head; the event is kept for the merge.
-    Part { id: String, n: u64, k: u32, partial: String, event: Box<Event>, late: bool },
+    /// This partition's partial of line `n` (its window and sequence hits), routed to the
+    /// partitions `route`, to store once it is at the head (`stored` once it is: then the line
+    /// waits to be done). The event and the partial are kept for a merge in this worker.
+    Part {
+        id: String,
+        n: u64,
+        route: Vec<u32>,
+        stateful: Vec<StatefulHit>,
+        event: Box<Event>,
+        late: bool,
+        stored: bool,
+    },
     /// Line `n`'s partial is stored; another partition writes it, and nothing may be written
     /// after it until it is done.
     Wait { id: String, n: u64 },
@@ -61,6 +70,7 @@ enum Item {
 /// An owned partition.
 pub(super) struct Owned {
     p: u32,
+    parts: Partitioning,
     monitor: Monitor,
     queue: VecDeque<Item>,
 }
@@ -78,6 +88,7 @@ impl Owned {
     ) -> Result<Option<Owned>, String> {
         let mut owned = Owned {
             p,
+            parts: parts.clone(),
             monitor: Monitor::with_partition(ctx.engine.clone(), MonitorConfig::default(), parts, p),
             queue: VecDeque::new(),
         };
@@ -108,7 +119,10 @@ impl Owned {
             more = entries.len() == REPLAY;
             replayed += entries.len();
             owned.score(entries, |id| pending.contains(id))?;
-            owned.flush(ctx)?;
+            // Partials of pending lines go through Redis here: the other partitions this worker
+            // owns are out of reach until the takeover is over (a stored partial can still be
+            // merged here later).
+            owned.flush(ctx, &BTreeSet::new())?;
             for lost in leases.renew_if_due(ctx.con, ctx.keys, ctx.scripts)? {
                 eprintln!("fanzha consume {name}: lost partition {lost}");
             }
@@ -134,7 +148,7 @@ impl Owned {
 
     /// Whether the head of the queue waits for another partition.
     pub(super) fn waiting(&self) -> bool {
-        matches!(self.queue.front(), Some(Item::Wait { .. }))
+        matches!(self.queue.front(), Some(Item::Wait { .. } | Item::Part { stored: true, .. }))
     }
 
     /// Scores entries of this partition's stream, in stream order, queueing the results of
@@ -199,9 +213,23 @@ impl Owned {
                             merged: false,
                         });
                     } else {
-                        let partial = serde_json::to_string(&o.stateful).unwrap_or_default();
-                        let (event, late) = (Box::new(event), placement.late);
-                        self.queue.push_back(Item::Part { id, n, k, partial, event, late });
+                        let route = self.parts.route(&event, placement.seq);
+                        if route.len() != k as usize || !route.contains(&self.p) {
+                            return Err(format!(
+                                "line {n} was routed to {k} partitions, these rules send it to {route:?}: \
+                                 was it routed with other rules?"
+                            ));
+                        }
+                        let (event, late, stateful) = (Box::new(event), placement.late, o.stateful);
+                        self.queue.push_back(Item::Part {
+                            id,
+                            n,
+                            route,
+                            stateful,
+                            event,
+                            late,
+                            stored: false,
+                        });
                     }
                 }
             }
@@ -211,10 +239,13 @@ impl Owned {
 
     /// Writes the results at the head of the queue that may go now, acknowledging each
     /// entry with its write, and merges the partials of the lines this partition completes.
-    /// Returns how many left the queue.
-    pub(super) fn flush(&mut self, ctx: &mut Ctx) -> Result<usize, String> {
+    /// Stops before a line all of whose partitions are in `local` ([`merge_local`] merges
+    /// those without Redis). Returns how many results left the queue plus how many partials
+    /// were stored: 0 when nothing moved.
+    pub(super) fn flush(&mut self, ctx: &mut Ctx, local: &BTreeSet<u32>) -> Result<usize, String> {
         let mut total = 0;
         while !self.queue.is_empty() {
+            let mut items = 0;
             let mut call = ctx.scripts.flush().prepare_invoke();
             call.key(ctx.keys.done()).key(ctx.keys.out()).key(ctx.keys.input(self.p)).arg(GROUP);
             let mut keys = 3;
@@ -231,17 +262,27 @@ impl Owned {
                         };
                         call.arg("W").arg(id).arg(*n).arg(event).arg(json).arg(part);
                     }
-                    Item::Part { id, n, k, partial, .. } => {
-                        keys += 1;
-                        call.key(ctx.keys.part(*n));
-                        call.arg("P").arg(id).arg(*n).arg(keys).arg(self.p).arg(partial).arg(*k);
+                    Item::Part { stored: false, route, .. } if route.iter().all(|p| local.contains(p)) => {
+                        break
+                    }
+                    Item::Part { id, n, stored: true, .. } | Item::Wait { id, n } => {
+                        call.arg("A").arg(id).arg(*n);
+                        items += 1;
                         break;
                     }
-                    Item::Wait { id, n } => {
-                        call.arg("A").arg(id).arg(*n);
+                    Item::Part { id, n, route, stateful, .. } => {
+                        keys += 1;
+                        call.key(ctx.keys.part(*n));
+                        let partial = serde_json::to_string(stateful).unwrap_or_default();
+                        call.arg("P").arg(id).arg(*n).arg(keys).arg(self.p).arg(partial).arg(route.len());
+                        items += 1;
                         break;
                     }
                 }
+                items += 1;
+            }
+            if items == 0 {
+                break;
             }
             let reply: Value = call.invoke(ctx.con).map_err(redis_error("writing verdicts"))?;
             let Value::Array(mut reply) = reply else {
@@ -260,9 +301,10 @@ impl Owned {
                 0 => {}
                 1 => {
                     // The partial is stored: the line now waits for its other partitions.
-                    if let Some(Item::Part { id, n, .. }) = self.queue.pop_front() {
-                        self.queue.push_front(Item::Wait { id, n });
+                    if let Some(Item::Part { stored, .. }) = self.queue.front_mut() {
+                        *stored = true;
                     }
+                    total += 1;
                     break;
                 }
                 2 => {
@@ -278,6 +320,56 @@ impl Owned {
         }
         Ok(total)
     }
+}
+
+/// Merges, without a round trip, the lines at the head of every one of their partitions
+/// when this worker owns all those partitions (whether or not some partials were stored in
+/// Redis already): the lowest partition writes the verdict, the others wait for it (their
+/// entries are acknowledged once it is written). Returns how many lines were merged.
+pub(super) fn merge_local(owned: &mut BTreeMap<u32, Owned>, engine: &Engine) -> usize {
+    let mut merged = 0;
+    let heads: Vec<(u32, u64, Vec<u32>)> = owned
+        .iter()
+        .filter_map(|(&p, o)| match o.queue.front() {
+            Some(Item::Part { n, route, .. }) if route.first() == Some(&p) => Some((p, *n, route.clone())),
+            _ => None,
+        })
+        .collect();
+    for (p, n, route) in heads {
+        let at_head = |q: &u32| {
+            owned.get(q).is_some_and(|o| matches!(o.queue.front(), Some(Item::Part { n: m, .. }) if *m == n))
+        };
+        if !route.iter().all(at_head) {
+            continue;
+        }
+        let mut hits = Vec::new();
+        let mut lead = None;
+        for q in &route {
+            let o = owned.get_mut(q).expect("checked above");
+            if let Some(Item::Part { id, stateful, event, late, .. }) = o.queue.pop_front() {
+                hits.extend(stateful);
+                if *q == p {
+                    lead = Some((id, event, late));
+                } else {
+                    o.queue.push_front(Item::Wait { id, n });
+                }
+            }
+        }
+        if let Some((id, event, late)) = lead {
+            let json = engine.merge(&event, late, &hits).to_json();
+            let event = event.id().unwrap_or_default().to_string();
+            // `merged`: a partials hash left by an earlier owner goes with the write.
+            owned.get_mut(&p).expect("checked above").queue.push_front(Item::Write {
+                id,
+                n,
+                event,
+                json,
+                merged: true,
+            });
+            merged += 1;
+        }
+    }
+    merged
 }
 
 /// The verdict of line `n` from every partition's partial (`[partition, json, …]`), merged in

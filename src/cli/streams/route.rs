@@ -7,7 +7,7 @@
 //! input order.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -52,11 +52,12 @@ pub fn run(args: Args) -> i32 {
             return 2;
         }
     };
-    let reader: Box<dyn BufRead> = match &args.input {
-        None => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
-        Some(p) if p.as_os_str() == "-" => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
+    let stdin = || BufReader::with_capacity(1 << 16, Box::new(io::stdin()) as Box<dyn Read>);
+    let reader = match &args.input {
+        None => stdin(),
+        Some(p) if p.as_os_str() == "-" => stdin(),
         Some(p) => match File::open(p) {
-            Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
+            Ok(f) => BufReader::with_capacity(1 << 16, Box::new(f) as Box<dyn Read>),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", p.display());
                 return 2;
@@ -94,7 +95,7 @@ struct Counts {
 
 fn route(
     args: &Args,
-    mut reader: Box<dyn BufRead>,
+    mut reader: BufReader<Box<dyn Read>>,
     parts: &Partitioning,
     meta: &Meta,
 ) -> Result<Counts, String> {
@@ -118,6 +119,7 @@ fn route(
     meta.write(&mut con, &keys)?;
 
     let max_line = PipelineOptions::default().max_line_bytes;
+    let live = args.input.as_ref().is_none_or(|p| p.as_os_str() == "-");
     let mut clock = StreamClock::new(&MonitorConfig::default());
     let mut counts = Counts::default();
     let mut lines: Vec<Option<Vec<u8>>> = Vec::with_capacity(BATCH);
@@ -127,6 +129,11 @@ fn route(
             match read_line(&mut reader, max_line).map_err(|e| format!("cannot read the input: {e}"))? {
                 Some(line) => lines.push(line),
                 None => break,
+            }
+            // A live stream (standard input) is sent as soon as nothing more is waiting, so
+            // workers see each event without waiting for a batch to fill.
+            if live && reader.buffer().is_empty() {
+                break;
             }
         }
         if lines.is_empty() {
