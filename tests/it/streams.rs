@@ -435,10 +435,13 @@ fn three_workers_one_killed_give_scan_s_verdicts_exactly_once() {
     ok(&collected, "collect");
     assert!(collected.stdout == expected, "collect differs from scan");
 
-    // Exactly one output entry per line, and nothing left half-done.
+    // Exactly one output entry per line, and no line's state left behind.
     assert_eq!(int(&mut con, "XLEN", "fanzha:out"), 100_000);
     assert_eq!(int(&mut con, "HLEN", "fanzha:done"), 100_000);
-    assert!(keys_matching(&mut con, "fanzha:part:*").is_empty());
+    assert!(
+        keys_matching(&mut con, "fanzha:wait").is_empty()
+            && keys_matching(&mut con, "fanzha:partials").is_empty()
+    );
     // One key value's verdicts (a conversation's, a merchant's, a payer's) in the output
     // stream in input order.
     let entries = out_stream(&mut con);
@@ -536,7 +539,10 @@ fn takeover_and_redelivery_write_each_verdict_once() {
     w.kill().unwrap();
     w.wait().unwrap();
     assert_eq!(int(&mut con, "XLEN", "fanzha:out"), total, "a replayed entry wrote a second verdict");
-    assert!(keys_matching(&mut con, "fanzha:part:*").is_empty());
+    assert!(
+        keys_matching(&mut con, "fanzha:wait").is_empty()
+            && keys_matching(&mut con, "fanzha:partials").is_empty()
+    );
     let collected = fanzha(&["collect", "--redis", &redis.url], b"");
     ok(&collected, "collect after the replay");
     assert!(collected.stdout == expected);

@@ -1,19 +1,19 @@
 //! `fanzha consume`: a worker that scores the partitions it owns.
 //!
-//! The loop: beat and renew leases; take free partitions up to the fair share (or give extra
-//! ones up); read new entries of every owned partition whose queue has room, in one
-//! XREADGROUP; score them; write what may be written and acknowledge it. See [`super::owned`]
+//! The loop: take free partitions up to the fair share (or give extra ones up); beat and renew
+//! leases; read new entries of every owned partition in one XREADGROUP; score them and offer
+//! the results, which acknowledges them. See [`super::owned`]
 //! for how results are written exactly once and how a partition is taken over, and
 //! [`super::lease`] for ownership.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use redis::Value;
 
 use super::keys::{Keys, GROUP};
 use super::lease::Leases;
-use super::owned::{merge_local, Ctx, Owned};
+use super::owned::{Ctx, Flight, Owned};
 use super::scripts::Scripts;
 use super::wire;
 use super::{done_count, redis_error, Meta, RedisArg};
@@ -22,12 +22,8 @@ use fanzha::{Engine, Limits, Partitioning};
 
 /// Entries read from one partition at a time.
 const READ: usize = 512;
-/// A partition whose queue holds this many results reads no more until they are written.
-const MAX_QUEUED: usize = 8192;
 /// How long a read waits for new entries.
 const BLOCK: Duration = Duration::from_millis(100);
-/// How often a queue waiting on another partition looks again.
-const POLL: Duration = Duration::from_millis(2);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -100,6 +96,7 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
     std::thread::sleep(args.lease / 4);
     leases.renew(&mut con, &keys, &scripts)?;
     let mut owned: BTreeMap<u32, Owned> = BTreeMap::new();
+    let mut scanner = engine.scanner();
     // Partitions are tried from a place that depends on the name, so workers starting
     // together do not all race for partition 0.
     let offset = (fnv(args.name.as_bytes()) % u64::from(n)) as u32;
@@ -128,7 +125,13 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
                 if owned.contains_key(&p) || !leases.acquire(&mut con, &keys, p)? {
                     continue;
                 }
-                let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
+                let mut ctx = Ctx {
+                    con: &mut con,
+                    keys: &keys,
+                    scripts: &scripts,
+                    engine: &engine,
+                    scanner: &mut scanner,
+                };
                 if let Some(o) = Owned::take_over(&mut ctx, &parts, p, &args.name, &mut leases, lease_ms)? {
                     owned.insert(p, o);
                 }
@@ -136,67 +139,51 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
         }
         // Renewed shortly before reading: entries are read only under a live lease.
         renew(&mut leases, &mut owned, &mut con, &keys, &scripts, &args.name)?;
-        // Read what every partition with room has, in one call; without blocking when a
-        // queue waits on another partition, whose progress is polled.
-        let waiting = owned.values().any(Owned::waiting);
-        let readable: Vec<u32> =
-            owned.values().filter(|o| o.queued() < MAX_QUEUED).map(Owned::partition).collect();
         let mut read = 0;
-        if !readable.is_empty() {
-            let by_key: HashMap<String, u32> = readable.iter().map(|&p| (keys.input(p), p)).collect();
+        if !owned.is_empty() {
+            let by_key: HashMap<String, u32> = owned.keys().map(|&p| (keys.input(p), p)).collect();
             let mut cmd = redis::cmd("XREADGROUP");
             cmd.arg("GROUP").arg(GROUP).arg(&args.name).arg("COUNT").arg(READ);
-            if !waiting {
-                cmd.arg("BLOCK").arg(BLOCK.as_millis() as u64);
-            }
-            cmd.arg("STREAMS");
-            for &p in &readable {
+            cmd.arg("BLOCK").arg(BLOCK.as_millis() as u64).arg("STREAMS");
+            for &p in owned.keys() {
                 cmd.arg(keys.input(p));
             }
-            for _ in &readable {
+            for _ in 0..owned.len() {
                 cmd.arg(">");
             }
             let reply: Value = cmd.query(&mut con).map_err(redis_error("XREADGROUP"))?;
+            // Redis runs one partition's offers while the next partition's entries are scored.
+            let mut flight = Flight::default();
             for (key, entries) in wire::read_reply(reply)? {
                 let Some(o) = by_key.get(&key).and_then(|p| owned.get_mut(p)) else { continue };
                 read += entries.len();
-                o.score(entries, |_| true)?;
-                // A long batch must not cost the leases.
-                if leases.due() {
-                    renew(&mut leases, &mut owned, &mut con, &keys, &scripts, &args.name)?;
+                let p = *by_key.get(&key).unwrap_or(&0);
+                let offers = o.score(entries, |_| true)?;
+                let mut ctx = Ctx {
+                    con: &mut con,
+                    keys: &keys,
+                    scripts: &scripts,
+                    engine: &engine,
+                    scanner: &mut scanner,
+                };
+                while flight.len() > 1 {
+                    flight.receive(&mut ctx)?;
                 }
+                flight.send(&mut ctx, p, offers)?;
             }
+            let mut ctx =
+                Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine, scanner: &mut scanner };
+            flight.drain(&mut ctx)?;
+        } else {
+            std::thread::sleep(BLOCK);
         }
-        // Write until nothing moves: a line this worker merges may free other partitions.
-        let local: BTreeSet<u32> = owned.keys().copied().collect();
-        let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
-        let mut written = 0;
-        loop {
-            let mut moved = merge_local(&mut owned, &engine);
-            for o in owned.values_mut() {
-                moved += o.flush(&mut ctx, &local)?;
-            }
-            written += moved;
-            if moved == 0 {
-                break;
-            }
-        }
-        let idle = read == 0 && owned.values().all(|o| o.queued() == 0);
-        if args.exit_when_done && (idle || last_done_check.elapsed() >= args.lease) {
+        if args.exit_when_done && (read == 0 || last_done_check.elapsed() >= args.lease) {
             last_done_check = Instant::now();
             if finished(&mut con, &keys)? {
-                // What is still queued was written by others: acknowledged, nothing written.
-                let mut ctx = Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine };
-                for o in owned.values_mut() {
-                    o.flush(&mut ctx, &BTreeSet::new())?;
-                }
                 leases.leave(&mut con, &keys, &scripts)?;
                 eprintln!("fanzha consume {}: every line has its verdict; exiting", args.name);
                 return Ok(());
             }
-        }
-        if read == 0 && written == 0 && (waiting || readable.is_empty()) {
-            std::thread::sleep(if owned.is_empty() { BLOCK } else { POLL });
         }
     }
 }

@@ -10,7 +10,8 @@
 //! | `{prefix}:lease:{p}` | string | the name of the worker that owns partition `p`, with an expiry |
 //! | `{prefix}:workers` | sorted set | worker names scored by their last heartbeat (server time, ms) |
 //! | `{prefix}:done` | hash | input line number → 1, for every line whose verdict was written |
-//! | `{prefix}:part:{n}` | hash | partition → its stateful partial, for line `n` routed to several partitions, until merged |
+//! | `{prefix}:wait` | hash | the state of lines not written yet: verdict, event id, lines waited for and waiting (see `scripts.rs`) |
+//! | `{prefix}:partials` | hash | `n:p` → partition `p`'s stateful partial of line `n`, routed to several partitions, until written |
 //! | `{prefix}:out` | stream | the verdicts: fields `n`, `id` (the event's id or empty), `verdict` |
 
 /// The consumer group on every input stream.
@@ -47,8 +48,17 @@ impl Keys {
         format!("{}:done", self.prefix)
     }
 
-    pub(super) fn part(&self, n: u64) -> String {
-        format!("{}:part:{n}", self.prefix)
+    pub(super) fn wait(&self) -> String {
+        format!("{}:wait", self.prefix)
+    }
+
+    pub(super) fn partials(&self) -> String {
+        format!("{}:partials", self.prefix)
+    }
+
+    /// The keys of the write scripts, for partition `p`.
+    pub(super) fn write_keys(&self, p: u32) -> [String; 5] {
+        [self.done(), self.out(), self.input(p), self.wait(), self.partials()]
     }
 
     pub(super) fn out(&self) -> String {

@@ -1,27 +1,29 @@
-//! A partition a worker owns: its monitor, its results waiting to be written, and how it is
+//! A partition a worker owns: its monitor, how its results are written, and how it is
 //! taken over.
 //!
-//! **Exactly once.** Results are written by a script that marks the line done (`HSETNX`),
-//! adds the verdict only if the mark is new, and acknowledges the entry, all in one atomic
-//! step. A worker that dies before it leaves the entry pending and the next owner writes it;
-//! a redelivered entry whose line is done writes nothing.
+//! **Exactly once.** Results go to Redis through scripts that store them and acknowledge the
+//! entry in one atomic step, and a line is written (marked done with `HSETNX`, its verdict
+//! added to the output stream) at most once. A worker that dies before the step leaves the
+//! entry pending and the next owner offers it again; an entry offered twice, or for a line
+//! already done, changes nothing.
 //!
-//! **Events in several partitions, in order.** Results leave a partition's queue in stream
-//! order. When an event routed to `k` partitions reaches the head of one partition's queue,
-//! that partition stores its partial (its window and sequence hits on the event) in the line's
-//! `part` hash and waits for the line to be done; the partition that stores the `k`th partial
-//! merges them ([`fanzha::Engine::merge`]) and writes the verdict. So a verdict is written
-//! only after every partition it went to has written everything before it, and the output
-//! stream holds each key value's verdicts (all from the one partition that owns the value)
-//! in input order. Nothing waits forever: the earliest line not yet written has nothing
-//! unwritten before it in any of its partitions, so it reaches the head of each.
+//! **In order, without waiting.** A line's verdict may go out only after the line before it in
+//! each of its partitions: each result is offered with the line before it in this partition's
+//! stream, and the scripts write a line once its verdict is known and those lines are written,
+//! then, in cascade, the lines that were waiting for it. So each partition's lines, and with
+//! them each key value's (a value's events are all in the partition that owns it), reach the
+//! output stream in input order, while workers score on without waiting for each other.
+//!
+//! **Events in several partitions.** Each partition offers its partial (its window and
+//! sequence hits on the event); the worker whose offer completes the set gets the partials
+//! back, merges them ([`fanzha::Scanner::merge`], in partition order) and sets the verdict.
 //!
 //! **Taking over.** A partition's state is a function of its stream up to the entry being
 //! scored, so a new owner replays the stream from the start to the group's last-delivered
 //! entry: acknowledged entries only feed the state, entries still pending (the previous
-//! owner's unfinished work) are written as well. Then it reads new entries as usual.
+//! owner's unfinished work) are offered as well. Then it reads new entries as usual.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use rayon::prelude::*;
 use redis::{Connection, Value};
@@ -31,10 +33,10 @@ use super::lease::Leases;
 use super::redis_error;
 use super::scripts::Scripts;
 use super::wire::{self, Entry, Record};
-use fanzha::{Engine, Event, Monitor, MonitorConfig, Partitioning, Placement, StatefulHit};
+use fanzha::{Engine, Event, Monitor, MonitorConfig, Partitioning, Placement, Scanner, StatefulHit};
 
-/// Results sent to the write script in one call at most.
-const FLUSH: usize = 2048;
+/// Results offered in one script call at most.
+const OFFER: usize = 1024;
 /// Stream entries replayed at a time when taking a partition over.
 const REPLAY: usize = 1024;
 
@@ -44,27 +46,26 @@ pub(super) struct Ctx<'a> {
     pub(super) keys: &'a Keys,
     pub(super) scripts: &'a Scripts,
     pub(super) engine: &'a Engine,
+    /// For merges: a scanner's buffers are worth keeping (a new one is zeroed tables).
+    pub(super) scanner: &'a mut Scanner,
 }
 
-/// A result waiting for its turn to be written, in stream order. `id` is the stream entry's.
-enum Item {
-    /// A verdict or error record of line `n`, ready; `merged`: its partials hash goes too.
-    Write { id: String, n: u64, event: String, json: String, merged: bool },
-    /// This partition's partial of line `n` (its window and sequence hits), routed to the
-    /// partitions `route`, to store once it is at the head (`stored` once it is: then the line
-    /// waits to be done). The event and the partial are kept for a merge in this worker.
-    Part {
+/// A result to offer: `prev` is the line before line `n` in this partition's stream (0 for
+/// none), `id` the stream entry's.
+pub(super) enum Offer {
+    /// The verdict or error record of a line routed here alone.
+    Verdict { id: String, n: u64, prev: u64, event: String, json: String },
+    /// This partition's partial of a line routed to the partitions `route`; the event is kept
+    /// for the merge.
+    Partial {
         id: String,
         n: u64,
+        prev: u64,
         route: Vec<u32>,
         stateful: Vec<StatefulHit>,
         event: Box<Event>,
         late: bool,
-        stored: bool,
     },
-    /// Line `n`'s partial is stored; another partition writes it, and nothing may be written
-    /// after it until it is done.
-    Wait { id: String, n: u64 },
 }
 
 /// An owned partition.
@@ -72,7 +73,8 @@ pub(super) struct Owned {
     p: u32,
     parts: Partitioning,
     monitor: Monitor,
-    queue: VecDeque<Item>,
+    /// The line number of the last entry scored.
+    last: u64,
 }
 
 impl Owned {
@@ -90,7 +92,7 @@ impl Owned {
             p,
             parts: parts.clone(),
             monitor: Monitor::with_partition(ctx.engine.clone(), MonitorConfig::default(), parts, p),
-            queue: VecDeque::new(),
+            last: 0,
         };
         let key = ctx.keys.input(p);
         let claimed = claim(ctx.con, &key, name, lease_ms)?;
@@ -118,11 +120,10 @@ impl Owned {
             start = format!("({}", tail.id);
             more = entries.len() == REPLAY;
             replayed += entries.len();
-            owned.score(entries, |id| pending.contains(id))?;
-            // Partials of pending lines go through Redis here: the other partitions this worker
-            // owns are out of reach until the takeover is over (a stored partial can still be
-            // merged here later).
-            owned.flush(ctx, &BTreeSet::new())?;
+            let offers = owned.score(entries, |id| pending.contains(id))?;
+            let mut flight = Flight::default();
+            flight.send(ctx, p, offers)?;
+            flight.drain(ctx)?;
             for lost in leases.renew_if_due(ctx.con, ctx.keys, ctx.scripts)? {
                 eprintln!("fanzha consume {name}: lost partition {lost}");
             }
@@ -137,23 +138,13 @@ impl Owned {
         Ok(Some(owned))
     }
 
-    pub(super) fn partition(&self) -> u32 {
-        self.p
-    }
-
-    /// Results waiting to be written.
-    pub(super) fn queued(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Whether the head of the queue waits for another partition.
-    pub(super) fn waiting(&self) -> bool {
-        matches!(self.queue.front(), Some(Item::Wait { .. } | Item::Part { stored: true, .. }))
-    }
-
-    /// Scores entries of this partition's stream, in stream order, queueing the results of
-    /// those `write` says to write (the others only feed the state).
-    pub(super) fn score(&mut self, entries: Vec<Entry>, write: impl Fn(&str) -> bool) -> Result<(), String> {
+    /// Scores entries of this partition's stream, in stream order, and returns the results
+    /// to offer of those `write` says to write (the others only feed the state).
+    pub(super) fn score(
+        &mut self,
+        entries: Vec<Entry>,
+        write: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Offer>, String> {
         let records: Vec<(String, Record)> = entries
             .into_iter()
             .map(|e| {
@@ -185,11 +176,17 @@ impl Owned {
             if events.is_empty() { Vec::new() } else { self.monitor.observe_placed(&events, &placements) };
         let mut events = events.into_iter();
         let mut observed = observed.into_iter();
+        let mut offers = Vec::with_capacity(records.len());
         for (id, r) in records {
             let (event, o) = match r {
                 Record::Event { .. } => (events.next(), observed.next()),
                 Record::Bad { .. } => (None, None),
             };
+            let prev = self.last;
+            let n = match &r {
+                Record::Event { n, .. } | Record::Bad { n, .. } => *n,
+            };
+            self.last = n;
             if !write(&id) {
                 continue;
             }
@@ -197,7 +194,7 @@ impl Owned {
                 Record::Bad { n, error } => {
                     let json =
                         serde_json::to_string(&LineError { line: n, error: &error }).unwrap_or_default();
-                    self.queue.push_back(Item::Write { id, n, event: String::new(), json, merged: false });
+                    offers.push(Offer::Verdict { id, n, prev, event: String::new(), json });
                 }
                 Record::Event { n, k, placement, .. } => {
                     let (Some(event), Some(o)) = (event, o) else {
@@ -205,13 +202,7 @@ impl Owned {
                     };
                     if k <= 1 {
                         let event = event.id().unwrap_or_default().to_string();
-                        self.queue.push_back(Item::Write {
-                            id,
-                            n,
-                            event,
-                            json: o.verdict.to_json(),
-                            merged: false,
-                        });
+                        offers.push(Offer::Verdict { id, n, prev, event, json: o.verdict.to_json() });
                     } else {
                         let route = self.parts.route(&event, placement.seq);
                         if route.len() != k as usize || !route.contains(&self.p) {
@@ -221,160 +212,124 @@ impl Owned {
                             ));
                         }
                         let (event, late, stateful) = (Box::new(event), placement.late, o.stateful);
-                        self.queue.push_back(Item::Part {
-                            id,
-                            n,
-                            route,
-                            stateful,
-                            event,
-                            late,
-                            stored: false,
-                        });
+                        offers.push(Offer::Partial { id, n, prev, route, stateful, event, late });
                     }
                 }
             }
+        }
+        Ok(offers)
+    }
+}
+
+/// Offers on their way to Redis and merged verdicts on their way back: a worker sends a
+/// partition's offers and scores the next partition's entries while Redis runs them, and
+/// reads the replies, in order, later. Nothing else may use the connection until they are
+/// read ([`Flight::drain`]).
+#[derive(Default)]
+pub(super) struct Flight {
+    pending: VecDeque<Pending>,
+}
+
+/// A script call sent and not answered yet.
+enum Pending {
+    /// Offers of partition `p`, with the lines whose partials may come back to merge.
+    Offer {
+        p: u32,
+        partials: HashMap<u64, (String, Box<Event>, bool, String)>,
+    },
+    Verdict,
+}
+
+impl Flight {
+    /// Sends partition `p`'s offers (see `scripts.rs`) without waiting for the reply.
+    pub(super) fn send(&mut self, ctx: &mut Ctx, p: u32, offers: Vec<Offer>) -> Result<(), String> {
+        let mut offers = offers.into_iter().peekable();
+        while offers.peek().is_some() {
+            let mut cmd = script_call(ctx, ctx.scripts.offer(), p);
+            let mut partials = HashMap::new();
+            for o in offers.by_ref().take(OFFER) {
+                match o {
+                    Offer::Verdict { id, n, prev, event, json } => {
+                        cmd.arg("V").arg(id).arg(n).arg(prev).arg(event).arg(json);
+                    }
+                    Offer::Partial { id, n, prev, route, stateful, event, late } => {
+                        let partial = serde_json::to_string(&stateful).unwrap_or_default();
+                        let route = route.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+                        cmd.arg("P").arg(&id).arg(n).arg(prev).arg(route.split(' ').count()).arg(p);
+                        cmd.arg(partial).arg(&route);
+                        partials.insert(n, (id, event, late, route));
+                    }
+                }
+            }
+            ctx.con
+                .send_packed_command(&cmd.get_packed_command())
+                .map_err(redis_error("offering results"))?;
+            self.pending.push_back(Pending::Offer { p, partials });
         }
         Ok(())
     }
 
-    /// Writes the results at the head of the queue that may go now, acknowledging each
-    /// entry with its write, and merges the partials of the lines this partition completes.
-    /// Stops before a line all of whose partitions are in `local` ([`merge_local`] merges
-    /// those without Redis). Returns how many results left the queue plus how many partials
-    /// were stored: 0 when nothing moved.
-    pub(super) fn flush(&mut self, ctx: &mut Ctx, local: &BTreeSet<u32>) -> Result<usize, String> {
-        let mut total = 0;
-        while !self.queue.is_empty() {
-            let mut items = 0;
-            let mut call = ctx.scripts.flush().prepare_invoke();
-            call.key(ctx.keys.done()).key(ctx.keys.out()).key(ctx.keys.input(self.p)).arg(GROUP);
-            let mut keys = 3;
-            // Ready writes, up to the first item that can stop the script.
-            for item in self.queue.iter().take(FLUSH) {
-                match item {
-                    Item::Write { id, n, event, json, merged } => {
-                        let part = if *merged {
-                            keys += 1;
-                            call.key(ctx.keys.part(*n));
-                            keys
-                        } else {
-                            0
-                        };
-                        call.arg("W").arg(id).arg(*n).arg(event).arg(json).arg(part);
-                    }
-                    Item::Part { stored: false, route, .. } if route.iter().all(|p| local.contains(p)) => {
-                        break
-                    }
-                    Item::Part { id, n, stored: true, .. } | Item::Wait { id, n } => {
-                        call.arg("A").arg(id).arg(*n);
-                        items += 1;
-                        break;
-                    }
-                    Item::Part { id, n, route, stateful, .. } => {
-                        keys += 1;
-                        call.key(ctx.keys.part(*n));
-                        let partial = serde_json::to_string(stateful).unwrap_or_default();
-                        call.arg("P").arg(id).arg(*n).arg(keys).arg(self.p).arg(partial).arg(route.len());
-                        items += 1;
-                        break;
-                    }
-                }
-                items += 1;
-            }
-            if items == 0 {
-                break;
-            }
-            let reply: Value = call.invoke(ctx.con).map_err(redis_error("writing verdicts"))?;
-            let Value::Array(mut reply) = reply else {
-                return Err(format!("unexpected reply of the write script: {reply:?}"));
-            };
-            let number = |v: Option<&Value>| match v {
-                Some(Value::Int(i)) => usize::try_from(*i).ok(),
-                _ => None,
-            };
-            let (Some(consumed), Some(status)) = (number(reply.first()), number(reply.get(1))) else {
-                return Err("unexpected reply of the write script".into());
-            };
-            self.queue.drain(..consumed.min(self.queue.len()));
-            total += consumed;
-            match status {
-                0 => {}
-                1 => {
-                    // The partial is stored: the line now waits for its other partitions.
-                    if let Some(Item::Part { stored, .. }) = self.queue.front_mut() {
-                        *stored = true;
-                    }
-                    total += 1;
-                    break;
-                }
-                2 => {
-                    let Some(Item::Part { id, n, event, late, .. }) = self.queue.pop_front() else {
-                        return Err("the write script stopped at a line that is not a partial".into());
-                    };
-                    let json = merge(ctx.engine, n, &event, late, reply.pop().unwrap_or(Value::Nil))?;
-                    let event = event.id().unwrap_or_default().to_string();
-                    self.queue.push_front(Item::Write { id, n, event, json, merged: true });
-                }
-                _ => break,
-            }
+    /// Calls in flight.
+    pub(super) fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Reads the oldest reply; an offer's reply may send the merged verdicts of the lines it
+    /// completed.
+    pub(super) fn receive(&mut self, ctx: &mut Ctx) -> Result<(), String> {
+        let Some(pending) = self.pending.pop_front() else { return Ok(()) };
+        let reply = ctx.con.recv_response().map_err(redis_error("offering results"))?;
+        let Pending::Offer { p, partials } = pending else { return Ok(()) };
+        let Value::Array(reply) = reply else {
+            return Err(format!("unexpected reply of the offer script: {reply:?}"));
+        };
+        if reply.is_empty() {
+            return Ok(());
         }
-        Ok(total)
+        let mut cmd = script_call(ctx, ctx.scripts.verdict(), p);
+        let mut it = reply.into_iter();
+        while let (Some(n), Some(list)) = (it.next(), it.next()) {
+            let n: u64 = match n {
+                Value::Int(i) => u64::try_from(i).ok(),
+                other => wire::text(other).and_then(|s| s.parse().ok()),
+            }
+            .ok_or("the offer script named no line")?;
+            let (id, event, late, route) =
+                partials.get(&n).ok_or_else(|| format!("asked to merge line {n}, not offered"))?;
+            let json = merge(ctx.scanner, n, event, *late, list)?;
+            cmd.arg(id).arg(n).arg(event.id().unwrap_or_default()).arg(json).arg(route);
+        }
+        ctx.con
+            .send_packed_command(&cmd.get_packed_command())
+            .map_err(redis_error("setting merged verdicts"))?;
+        self.pending.push_back(Pending::Verdict);
+        Ok(())
+    }
+
+    /// Reads every reply.
+    pub(super) fn drain(&mut self, ctx: &mut Ctx) -> Result<(), String> {
+        while !self.pending.is_empty() {
+            self.receive(ctx)?;
+        }
+        Ok(())
     }
 }
 
-/// Merges, without a round trip, the lines at the head of every one of their partitions
-/// when this worker owns all those partitions (whether or not some partials were stored in
-/// Redis already): the lowest partition writes the verdict, the others wait for it (their
-/// entries are acknowledged once it is written). Returns how many lines were merged.
-pub(super) fn merge_local(owned: &mut BTreeMap<u32, Owned>, engine: &Engine) -> usize {
-    let mut merged = 0;
-    let heads: Vec<(u32, u64, Vec<u32>)> = owned
-        .iter()
-        .filter_map(|(&p, o)| match o.queue.front() {
-            Some(Item::Part { n, route, .. }) if route.first() == Some(&p) => Some((p, *n, route.clone())),
-            _ => None,
-        })
-        .collect();
-    for (p, n, route) in heads {
-        let at_head = |q: &u32| {
-            owned.get(q).is_some_and(|o| matches!(o.queue.front(), Some(Item::Part { n: m, .. }) if *m == n))
-        };
-        if !route.iter().all(at_head) {
-            continue;
-        }
-        let mut hits = Vec::new();
-        let mut lead = None;
-        for q in &route {
-            let o = owned.get_mut(q).expect("checked above");
-            if let Some(Item::Part { id, stateful, event, late, .. }) = o.queue.pop_front() {
-                hits.extend(stateful);
-                if *q == p {
-                    lead = Some((id, event, late));
-                } else {
-                    o.queue.push_front(Item::Wait { id, n });
-                }
-            }
-        }
-        if let Some((id, event, late)) = lead {
-            let json = engine.merge(&event, late, &hits).to_json();
-            let event = event.id().unwrap_or_default().to_string();
-            // `merged`: a partials hash left by an earlier owner goes with the write.
-            owned.get_mut(&p).expect("checked above").queue.push_front(Item::Write {
-                id,
-                n,
-                event,
-                json,
-                merged: true,
-            });
-            merged += 1;
-        }
+/// An EVALSHA of a write script for partition `p`, its keys and the group in place.
+fn script_call(ctx: &Ctx, script: &redis::Script, p: u32) -> redis::Cmd {
+    let mut cmd = redis::cmd("EVALSHA");
+    let keys = ctx.keys.write_keys(p);
+    cmd.arg(script.get_hash()).arg(keys.len());
+    for k in &keys {
+        cmd.arg(k);
     }
-    merged
+    cmd.arg(GROUP);
+    cmd
 }
 
 /// The verdict of line `n` from every partition's partial (`[partition, json, …]`), merged in
 /// partition order.
-fn merge(engine: &Engine, n: u64, event: &Event, late: bool, flat: Value) -> Result<String, String> {
+fn merge(scanner: &mut Scanner, n: u64, event: &Event, late: bool, flat: Value) -> Result<String, String> {
     let Value::Array(flat) = flat else { return Err(format!("no partials of line {n}")) };
     let mut partials: Vec<(u32, Vec<StatefulHit>)> = Vec::with_capacity(flat.len() / 2);
     let mut it = flat.into_iter();
@@ -386,7 +341,7 @@ fn merge(engine: &Engine, n: u64, event: &Event, late: bool, flat: Value) -> Res
     }
     partials.sort_by_key(|(p, _)| *p);
     let hits: Vec<StatefulHit> = partials.into_iter().flat_map(|(_, h)| h).collect();
-    Ok(engine.merge(event, late, &hits).to_json())
+    Ok(scanner.merge(event, late, &hits).to_json())
 }
 
 /// The record in place of a line that cannot be read, as `fanzha scan` writes it.

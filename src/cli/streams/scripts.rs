@@ -1,61 +1,153 @@
-//! The Lua scripts that make a worker's writes exactly-once and its leases safe.
+//! The Lua scripts that make a worker's writes exactly-once and ordered, and its leases safe.
 //!
 //! Each script runs atomically in Redis, so a check and the write it guards cannot be split by
 //! another worker's call, or by a crash between them: a verdict is added to the output stream
-//! in the same step that marks its line done, and a lease is renewed or given up only by the
-//! worker that holds it. The scripts are loaded once when a worker starts and called by hash
+//! in the same step that marks its line done, an entry is acknowledged in the same step as
+//! what it brought is stored, and a lease is renewed or given up only by the worker that
+//! holds it. The scripts are loaded once when a worker starts and called by hash
 //! (EVALSHA), so they can go in a pipeline with the rest of a batch.
 
 use redis::{Connection, Pipeline, Script};
 
 use super::redis_error;
 
-/// Writes the results at the head of a partition's queue, in order, and acknowledges each
-/// entry in the same step as its write, until one cannot go yet.
-///
-/// KEYS: done hash, output stream, the partition's input stream, then the `part` hashes the
-/// items name. ARGV: the group, then items, each a kind, the entry id and the line number:
-///
-/// * `W eid n id json part`: write line `n`'s result unless the line is done (then nothing is
-///   written: a redelivery), deleting `KEYS[part]` (its merged partials) if `part` > 0.
-/// * `P eid n part p partial k`: store partition `p`'s partial of line `n` (routed to `k`
-///   partitions) in `KEYS[part]`, unless the line is done. If that completes the set, stop
-///   and return the partials for the caller to merge; otherwise stop and wait.
-/// * `A eid n`: wait until line `n` is done (another partition writes it).
-///
-/// Returns `{consumed, status[, partials]}`: 0 all consumed, 1 stopped after storing a
-/// partial (the item is now a wait), 2 stopped with every partial (flat field/value list),
-/// 3 stopped at a line not done yet.
-const FLUSH: &str = r"
-local done, out, input, group = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
-local i, consumed = 2, 0
-while i <= #ARGV do
-  local kind, eid, n = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if kind == 'W' then
-    if redis.call('HSETNX', done, n, 1) == 1 then
-      redis.call('XADD', out, '*', 'n', n, 'id', ARGV[i + 3], 'verdict', ARGV[i + 4])
+/// What the two write scripts share: writing a line and, in cascade, the lines that waited
+/// for it. A line not written yet has its state in the `wait` hash: `p:n` how many of the
+/// lines it waits for are not written yet, `s:n` the lines waiting for it; once its verdict is
+/// known but it still waits, `v:n` the verdict, `i:n` its event id and `r:n` its partitions
+/// (whose partials, `n:q` in the `partials` hash, go when it is written).
+const COMMON: &str = r"
+local done, out, input, wait, partials, group = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1]
+
+-- Deletes line n's partials.
+local function drop(n, route)
+  for q in string.gmatch(route, '%S+') do redis.call('HDEL', partials, n .. ':' .. q) end
+end
+
+-- Lines waiting for x that x's writing makes ready go to work.
+local function release(x, work)
+  local succ = redis.call('HGET', wait, 's:' .. x)
+  if succ then
+    redis.call('HDEL', wait, 's:' .. x)
+    for s in string.gmatch(succ, '%S+') do
+      local left = redis.call('HINCRBY', wait, 'p:' .. s, -1)
+      if left <= 0 and redis.call('HEXISTS', wait, 'v:' .. s) == 1 then table.insert(work, s) end
     end
-    local part = tonumber(ARGV[i + 5])
-    if part > 0 then redis.call('DEL', KEYS[part]) end
-    i = i + 6
-  elseif kind == 'P' then
-    if redis.call('HEXISTS', done, n) == 0 then
-      local key = KEYS[tonumber(ARGV[i + 3])]
-      redis.call('HSET', key, ARGV[i + 4], ARGV[i + 5])
-      if redis.call('HLEN', key) >= tonumber(ARGV[i + 6]) then
-        return {consumed, 2, redis.call('HGETALL', key)}
-      end
-      return {consumed, 1}
+  end
+end
+
+-- Writes line n, ready, whose verdict is given, then in cascade the lines it makes ready
+-- (their verdicts stored).
+local function emit(n, id, json)
+  if redis.call('HSETNX', done, n, 1) == 1 then
+    redis.call('XADD', out, '*', 'n', n, 'id', id, 'verdict', json)
+  end
+  local work = {}
+  release(n, work)
+  while #work > 0 do
+    local x = table.remove(work)
+    if redis.call('HSETNX', done, x, 1) == 1 then
+      redis.call('XADD', out, '*', 'n', x, 'id', redis.call('HGET', wait, 'i:' .. x),
+        'verdict', redis.call('HGET', wait, 'v:' .. x))
     end
-    i = i + 7
+    local route = redis.call('HGET', wait, 'r:' .. x)
+    redis.call('HDEL', wait, 'v:' .. x, 'i:' .. x, 'p:' .. x, 'r:' .. x)
+    if route then drop(x, route) end
+    release(x, work)
+  end
+end
+
+-- Line n comes after line prev in a partition: it waits for it unless prev is written.
+-- Returns whether it waits.
+local function after(n, prev)
+  if prev ~= '0' and redis.call('HEXISTS', done, prev) == 0 then
+    redis.call('HINCRBY', wait, 'p:' .. n, 1)
+    redis.call('HSET', wait, 's:' .. prev, (redis.call('HGET', wait, 's:' .. prev) or '') .. ' ' .. n)
+    return true
+  end
+  return false
+end
+
+-- Line n's verdict is known: written now if it waits for nothing, else stored.
+local function known(n, id, json, route)
+  if tonumber(redis.call('HGET', wait, 'p:' .. n) or '0') <= 0 then
+    redis.call('HDEL', wait, 'p:' .. n)
+    if route ~= '' then drop(n, route) end
+    emit(n, id, json)
   else
-    if redis.call('HEXISTS', done, n) == 0 then return {consumed, 3} end
-    i = i + 3
+    redis.call('HSET', wait, 'v:' .. n, json, 'i:' .. n, id, 'r:' .. n, route)
+  end
+end
+";
+
+/// Offers a batch of a partition's results, in stream order, acknowledging each entry in the
+/// same step. Items, after the group: `V eid n prev id json`, a verdict known in this
+/// partition (a line routed here alone, or a bad line); `P eid n prev k q partial route`,
+/// partition `q`'s partial of a line routed to the `k` partitions `route`. `prev` is the line
+/// before `n` in this partition's stream (0 for none): `n` is written once its verdict is
+/// known and `prev` is written, so each partition's lines, and so each key value's, reach the
+/// output stream in input order. Returns `{n, {q, partial, …}, …}`: lines whose partials are
+/// all in and have no verdict yet, to merge; those entries are acknowledged with the verdict.
+/// A line already done, or an item offered before, changes nothing.
+const OFFER: &str = r"
+local merge = {}
+local i = 2
+while i <= #ARGV do
+  local kind, eid, n, prev = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local ack = true
+  if kind == 'V' then
+    if redis.call('HEXISTS', done, n) == 0 and redis.call('HEXISTS', wait, 'v:' .. n) == 0 then
+      if after(n, prev) then
+        redis.call('HSET', wait, 'v:' .. n, ARGV[i + 5], 'i:' .. n, ARGV[i + 4], 'r:' .. n, '')
+      else
+        -- Nothing to wait for, the common case: written at once.
+        emit(n, ARGV[i + 4], ARGV[i + 5])
+      end
+    end
+    i = i + 6
+  else
+    if redis.call('HEXISTS', done, n) == 0 then
+      if redis.call('HSETNX', partials, n .. ':' .. ARGV[i + 5], ARGV[i + 6]) == 1 then after(n, prev) end
+      if redis.call('HEXISTS', wait, 'v:' .. n) == 0 then
+        local qs, fields = {}, {}
+        for q in string.gmatch(ARGV[i + 7], '%S+') do
+          table.insert(qs, q)
+          table.insert(fields, n .. ':' .. q)
+        end
+        local got = redis.call('HMGET', partials, unpack(fields))
+        local all = {}
+        for j, q in ipairs(qs) do
+          if not got[j] then all = nil break end
+          table.insert(all, q)
+          table.insert(all, got[j])
+        end
+        if all then
+          table.insert(merge, n)
+          table.insert(merge, all)
+          ack = false
+        end
+      end
+    end
+    i = i + 8
+  end
+  if ack then redis.call('XACK', input, group, eid) end
+end
+return merge
+";
+
+/// Sets merged verdicts (items after the group: `eid n id json route`), writes the lines that
+/// wait for nothing, and acknowledges the entries.
+const VERDICT: &str = r"
+local i = 2
+while i <= #ARGV do
+  local eid, n = ARGV[i], ARGV[i + 1]
+  if redis.call('HEXISTS', done, n) == 0 and redis.call('HEXISTS', wait, 'v:' .. n) == 0 then
+    known(n, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
   end
   redis.call('XACK', input, group, eid)
-  consumed = consumed + 1
+  i = i + 5
 end
-return {consumed, 0}
+return 0
 ";
 
 /// Extends a lease only if this worker still holds it.
@@ -87,7 +179,8 @@ return redis.call('ZCARD', KEYS[1])
 
 /// The scripts, loaded into the server.
 pub(super) struct Scripts {
-    flush: Script,
+    offer: Script,
+    verdict: Script,
     renew: Script,
     release: Script,
     heartbeat: Script,
@@ -97,21 +190,27 @@ impl Scripts {
     /// Loads every script into the server's script cache.
     pub(super) fn load(con: &mut Connection) -> Result<Scripts, String> {
         let s = Scripts {
-            flush: Script::new(FLUSH),
+            offer: Script::new(&format!("{COMMON}{OFFER}")),
+            verdict: Script::new(&format!("{COMMON}{VERDICT}")),
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
             heartbeat: Script::new(HEARTBEAT),
         };
-        for script in [&s.flush, &s.renew, &s.release, &s.heartbeat] {
+        for script in [&s.offer, &s.verdict, &s.renew, &s.release, &s.heartbeat] {
             script.prepare_invoke().load(con).map_err(redis_error("SCRIPT LOAD"))?;
         }
         Ok(s)
     }
 
-    /// The flush script, to call with [`Script::key`] and [`Script::arg`] (its hash is
-    /// loaded, so the call is one EVALSHA).
-    pub(super) fn flush(&self) -> &Script {
-        &self.flush
+    /// The offer script (see [`OFFER`]), to call with the keys of `Keys::write_keys` and
+    /// the group; its hash is loaded, so a call is one EVALSHA.
+    pub(super) fn offer(&self) -> &Script {
+        &self.offer
+    }
+
+    /// The verdict script (see [`VERDICT`]), called like [`Scripts::offer`].
+    pub(super) fn verdict(&self) -> &Script {
+        &self.verdict
     }
 
     /// Adds the renewal of `name`'s lease on `key` for `ms` to `pipe`; replies 1 if renewed.
