@@ -1,7 +1,7 @@
 //! `fanzha consume`: a worker that scores the partitions it owns.
 //!
 //! The loop: take free partitions up to the fair share (or give extra ones up); beat and renew
-//! leases; read new entries of every owned partition in one XREADGROUP; score them and offer
+//! leases; read new entries of every owned partition in one call; score them and offer
 //! the results, which acknowledges them. See [`super::owned`]
 //! for how results are written exactly once and how a partition is taken over, and
 //! [`super::lease`] for ownership.
@@ -9,21 +9,19 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use redis::Value;
-
-use super::keys::{Keys, GROUP};
+use super::keys::Keys;
 use super::lease::Leases;
 use super::owned::{Ctx, Flight, Owned};
 use super::scripts::Scripts;
 use super::wire;
-use super::{done_count, redis_error, Meta, RedisArg};
+use super::{done_count, Meta, RedisArg};
 use crate::cli::{load_engine, RulesArg};
 use fanzha::{Engine, Limits, Partitioning};
 
 /// Entries read from one partition at a time.
 const READ: usize = 512;
-/// How long a read waits for new entries.
-const BLOCK: Duration = Duration::from_millis(100);
+/// How long a worker waits when a read found nothing new.
+const IDLE: Duration = Duration::from_millis(20);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -142,16 +140,8 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
         let mut read = 0;
         if !owned.is_empty() {
             let by_key: HashMap<String, u32> = owned.keys().map(|&p| (keys.input(p), p)).collect();
-            let mut cmd = redis::cmd("XREADGROUP");
-            cmd.arg("GROUP").arg(GROUP).arg(&args.name).arg("COUNT").arg(READ);
-            cmd.arg("BLOCK").arg(BLOCK.as_millis() as u64).arg("STREAMS");
-            for &p in owned.keys() {
-                cmd.arg(keys.input(p));
-            }
-            for _ in 0..owned.len() {
-                cmd.arg(">");
-            }
-            let reply: Value = cmd.query(&mut con).map_err(redis_error("XREADGROUP"))?;
+            let partitions: Vec<u32> = owned.keys().copied().collect();
+            let reply = scripts.read(&mut con, &keys, &partitions, &args.name, READ)?;
             // Redis runs one partition's offers while the next partition's entries are scored.
             let mut flight = Flight::default();
             for (key, entries) in wire::read_reply(reply)? {
@@ -170,12 +160,15 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
                     flight.receive(&mut ctx)?;
                 }
                 flight.send(&mut ctx, p, offers)?;
+                // A long batch must not cost the leases.
+                if leases.due() {
+                    flight.drain(&mut ctx)?;
+                    renew(&mut leases, &mut owned, &mut con, &keys, &scripts, &args.name)?;
+                }
             }
             let mut ctx =
                 Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine, scanner: &mut scanner };
             flight.drain(&mut ctx)?;
-        } else {
-            std::thread::sleep(BLOCK);
         }
         if args.exit_when_done && (read == 0 || last_done_check.elapsed() >= args.lease) {
             last_done_check = Instant::now();
@@ -184,6 +177,9 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
                 eprintln!("fanzha consume {}: every line has its verdict; exiting", args.name);
                 return Ok(());
             }
+        }
+        if read == 0 {
+            std::thread::sleep(IDLE);
         }
     }
 }

@@ -7,7 +7,9 @@
 //! holds it. The scripts are loaded once when a worker starts and called by hash
 //! (EVALSHA), so they can go in a pipeline with the rest of a batch.
 
-use redis::{Connection, Pipeline, Script};
+use redis::{Connection, Pipeline, Script, Value};
+
+use super::keys::Keys;
 
 use super::redis_error;
 
@@ -150,6 +152,24 @@ end
 return 0
 ";
 
+/// Reads new entries of the partitions whose leases this worker still holds, in one atomic
+/// step: a worker that stalled past its lease can never take entries out of the group after
+/// the partition's new owner replayed it (they would be missing from the new owner's state).
+/// KEYS: a lease key and the partition's input stream, in pairs. ARGV: the worker's name, the
+/// group, the count per stream. Returns what XREADGROUP would.
+const READ: &str = r"
+local out = {}
+for i = 1, #KEYS, 2 do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    local r = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[1], 'COUNT', ARGV[3], 'STREAMS', KEYS[i + 1], '>')
+    if r then
+      for _, s in ipairs(r) do table.insert(out, s) end
+    end
+  end
+end
+return out
+";
+
 /// Extends a lease only if this worker still holds it.
 const RENEW: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -181,6 +201,7 @@ return redis.call('ZCARD', KEYS[1])
 pub(super) struct Scripts {
     offer: Script,
     verdict: Script,
+    read: Script,
     renew: Script,
     release: Script,
     heartbeat: Script,
@@ -192,11 +213,12 @@ impl Scripts {
         let s = Scripts {
             offer: Script::new(&format!("{COMMON}{OFFER}")),
             verdict: Script::new(&format!("{COMMON}{VERDICT}")),
+            read: Script::new(READ),
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
             heartbeat: Script::new(HEARTBEAT),
         };
-        for script in [&s.offer, &s.verdict, &s.renew, &s.release, &s.heartbeat] {
+        for script in [&s.offer, &s.verdict, &s.read, &s.renew, &s.release, &s.heartbeat] {
             script.prepare_invoke().load(con).map_err(redis_error("SCRIPT LOAD"))?;
         }
         Ok(s)
@@ -206,6 +228,23 @@ impl Scripts {
     /// the group; its hash is loaded, so a call is one EVALSHA.
     pub(super) fn offer(&self) -> &Script {
         &self.offer
+    }
+
+    /// Reads up to `count` new entries of each of `partitions` still leased to `name`.
+    pub(super) fn read(
+        &self,
+        con: &mut Connection,
+        keys: &Keys,
+        partitions: &[u32],
+        name: &str,
+        count: usize,
+    ) -> Result<Value, String> {
+        let mut call = self.read.prepare_invoke();
+        for &p in partitions {
+            call.key(keys.lease(p)).key(keys.input(p));
+        }
+        call.arg(name).arg(super::keys::GROUP).arg(count);
+        call.invoke(con).map_err(redis_error("XREADGROUP"))
     }
 
     /// The verdict script (see [`VERDICT`]), called like [`Scripts::offer`].
