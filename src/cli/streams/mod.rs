@@ -11,12 +11,15 @@
 //! * **consume** workers share the partitions through leases (a key per partition with an
 //!   expiry, renewed while the worker lives). A partition's monitor state is a pure function of
 //!   its stream's prefix, so a worker that takes a partition over rebuilds the state exactly by
-//!   replaying the stream from the start, writing the results of only the entries the group
-//!   has not acknowledged. Results are written by Lua scripts guarded by a "done" hash, and
-//!   entries acknowledged only after the write, so a crash at any point leads to redelivery,
-//!   never to a lost or a second verdict. An event routed to several partitions is scored from
-//!   the partials of all of them ([`fanzha::Engine::merge`]) by whichever partition stores
-//!   the last one.
+//!   replaying the stream from the start, offering the results of only the entries the group
+//!   has not acknowledged. Results are offered to Lua scripts that acknowledge the entry in
+//!   the same atomic step, and a line is written at most once (a "done" hash guards the
+//!   output stream), so a crash at any point leads to redelivery, never to a lost or a second
+//!   verdict. A line is written once the line before it in each of its partitions is, so each
+//!   key value's verdicts reach the output stream in input order, and workers never wait for
+//!   each other: the scripts write waiting lines in cascade. An event routed to several
+//!   partitions is scored from the partials of all of them ([`fanzha::Scanner::merge`]) by
+//!   the worker whose offer completes them.
 //! * **collect** reads the output stream back in input order and checks it has exactly one
 //!   verdict per input line.
 //!

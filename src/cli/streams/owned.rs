@@ -79,7 +79,7 @@ pub(super) struct Owned {
 
 impl Owned {
     /// Claims partition `p`'s pending entries, replays its stream to rebuild the state and
-    /// writes what the previous owner left unwritten. `None` if the lease was lost meanwhile.
+    /// offers what the previous owner left unacknowledged. `None` if the lease was lost meanwhile.
     pub(super) fn take_over(
         ctx: &mut Ctx,
         parts: &Partitioning,
@@ -99,9 +99,9 @@ impl Owned {
         if claimed > 0 {
             eprintln!("fanzha consume {name}: claimed {claimed} pending entries of partition {p}");
         }
-        // Every pending entry is written again, whoever holds it: a worker that gave the
-        // partition up (or lost it) will not write it any more, and the guard makes a second
-        // write nothing.
+        // Every pending entry is offered again, whoever holds it: a worker that gave the
+        // partition up (or lost it) will not offer it any more, and a second offer changes
+        // nothing.
         let pending = pending(ctx.con, &key)?;
         let last = last_delivered(ctx.con, &key)?;
         let (mut replayed, mut start) = (0usize, "-".to_string());
