@@ -21,6 +21,13 @@ use super::redis_error;
 const COMMON: &str = r"
 local done, out, input, wait, partials, group = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1]
 
+-- Acknowledges entries, a few hundred ids a call.
+local function ack_all(ids)
+  for j = 1, #ids, 500 do
+    redis.call('XACK', input, group, unpack(ids, j, math.min(j + 499, #ids)))
+  end
+end
+
 -- Deletes line n's partials.
 local function drop(n, route)
   for q in string.gmatch(route, '%S+') do redis.call('HDEL', partials, n .. ':' .. q) end
@@ -92,7 +99,7 @@ end
 /// all in and have no verdict yet, to merge; those entries are acknowledged with the verdict.
 /// A line already done, or an item offered before, changes nothing.
 const OFFER: &str = r"
-local merge = {}
+local merge, acks = {}, {}
 local i = 2
 while i <= #ARGV do
   local kind, eid, n, prev = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -132,23 +139,26 @@ while i <= #ARGV do
     end
     i = i + 8
   end
-  if ack then redis.call('XACK', input, group, eid) end
+  if ack then table.insert(acks, eid) end
 end
+ack_all(acks)
 return merge
 ";
 
 /// Sets merged verdicts (items after the group: `eid n id json route`), writes the lines that
 /// wait for nothing, and acknowledges the entries.
 const VERDICT: &str = r"
+local acks = {}
 local i = 2
 while i <= #ARGV do
   local eid, n = ARGV[i], ARGV[i + 1]
   if redis.call('HEXISTS', done, n) == 0 and redis.call('HEXISTS', wait, 'v:' .. n) == 0 then
     known(n, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
   end
-  redis.call('XACK', input, group, eid)
+  table.insert(acks, eid)
   i = i + 5
 end
+ack_all(acks)
 return 0
 ";
 
