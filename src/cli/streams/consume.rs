@@ -80,7 +80,6 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
         ));
     }
     let n = parts.partitions();
-    let lease_ms = args.lease.as_millis() as u64;
     let mut leases = Leases::new(&args.name, args.lease);
     if leases.name_taken(&mut con, &keys)? {
         return Err(format!(
@@ -130,7 +129,7 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
                     engine: &engine,
                     scanner: &mut scanner,
                 };
-                if let Some(o) = Owned::take_over(&mut ctx, &parts, p, &args.name, &mut leases, lease_ms)? {
+                if let Some(o) = Owned::take_over(&mut ctx, &parts, p, &args.name, &mut leases)? {
                     owned.insert(p, o);
                 }
             }

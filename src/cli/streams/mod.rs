@@ -52,15 +52,15 @@ pub(super) struct RedisArg {
 }
 
 impl RedisArg {
-    /// A connection whose reads time out (a server that stops answering is an error, not a
-    /// hang).
+    /// A connection (given up after 5 s of trying). Reads and writes have no timeout: on
+    /// Linux a socket call with one fails with EINTR when the process is stopped and continued
+    /// (a debugger, a frozen container), and a worker must survive that; one without is
+    /// restarted. Every call returns at once (no command blocks), so a hang means the server
+    /// stopped answering, and the worker's leases pass to others meanwhile.
     fn connect(&self) -> Result<Connection, String> {
         let fail = |e: redis::RedisError| format!("cannot connect to Redis at {}: {e}", self.url);
         let client = redis::Client::open(self.url.as_str()).map_err(fail)?;
-        let con = client.get_connection_with_timeout(Duration::from_secs(5)).map_err(fail)?;
-        con.set_read_timeout(Some(Duration::from_secs(60))).map_err(fail)?;
-        con.set_write_timeout(Some(Duration::from_secs(60))).map_err(fail)?;
-        Ok(con)
+        client.get_connection_with_timeout(Duration::from_secs(5)).map_err(fail)
     }
 
     fn keys(&self) -> Keys {

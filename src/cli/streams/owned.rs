@@ -86,7 +86,6 @@ impl Owned {
         p: u32,
         name: &str,
         leases: &mut Leases,
-        lease_ms: u64,
     ) -> Result<Option<Owned>, String> {
         let mut owned = Owned {
             p,
@@ -95,7 +94,11 @@ impl Owned {
             last: 0,
         };
         let key = ctx.keys.input(p);
-        let claimed = claim(ctx.con, &key, name, lease_ms)?;
+        // Every pending entry, however recently read: the lease was free, so whoever read it
+        // has stopped reading this partition (its lease expired, or it gave the partition up).
+        // A threshold of a lease's idle time would leave the last batch a dead worker read
+        // with it whenever the takeover comes less than a lease after that read.
+        let claimed = claim(ctx.con, &key, name)?;
         if claimed > 0 {
             eprintln!("fanzha consume {name}: claimed {claimed} pending entries of partition {p}");
         }
@@ -351,8 +354,8 @@ struct LineError<'a> {
     error: &'a str,
 }
 
-/// Moves the group's entries of `key` idle for a lease or longer to `name`; returns how many.
-fn claim(con: &mut Connection, key: &str, name: &str, min_idle_ms: u64) -> Result<usize, String> {
+/// Moves the group's pending entries of `key` to `name`; returns how many.
+fn claim(con: &mut Connection, key: &str, name: &str) -> Result<usize, String> {
     let mut start = "0-0".to_string();
     let mut claimed = 0;
     loop {
@@ -360,7 +363,7 @@ fn claim(con: &mut Connection, key: &str, name: &str, min_idle_ms: u64) -> Resul
             .arg(key)
             .arg(GROUP)
             .arg(name)
-            .arg(min_idle_ms)
+            .arg(0)
             .arg(&start)
             .arg("COUNT")
             .arg(1000)
