@@ -97,8 +97,9 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
     // Partitions are tried from a place that depends on the name, so workers starting
     // together do not all race for partition 0.
     let offset = (fnv(args.name.as_bytes()) % u64::from(n)) as u32;
-    let mut last_try = Instant::now() - args.lease;
-    let mut last_done_check = Instant::now() - args.lease;
+    // Both due at once.
+    let long_ago = Instant::now().checked_sub(args.lease).unwrap_or_else(Instant::now);
+    let (mut last_try, mut last_done_check) = (long_ago, long_ago);
     loop {
         // The fair share: give extra partitions up, take free ones (not too often: a failed
         // take is a round trip per partition).
