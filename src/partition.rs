@@ -63,6 +63,8 @@ use crate::compile::stateful::Matcher;
 use crate::compile::Engine;
 use crate::error::Error;
 use crate::event::{Event, FieldValue};
+#[cfg(doc)]
+use crate::monitor::Monitor;
 use crate::monitor::MonitorConfig;
 use crate::scan::Scanner;
 use crate::verdict::Verdict;
