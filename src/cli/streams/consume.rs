@@ -94,9 +94,12 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
     leases.renew(&mut con, &keys, &scripts)?;
     let mut owned: BTreeMap<u32, Owned> = BTreeMap::new();
     let mut scanner = engine.scanner();
+    // What offering and taking over need, for the rest of the worker's life.
+    let mut ctx =
+        Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine, scanner: &mut scanner };
     // Partitions are tried from a place that depends on the name, so workers starting
     // together do not all race for partition 0.
-    let offset = (fnv(args.name.as_bytes()) % u64::from(n)) as u32;
+    let offset = parts.partition_of(&args.name);
     // Both due at once.
     let long_ago = Instant::now().checked_sub(args.lease).unwrap_or_else(Instant::now);
     let (mut last_try, mut last_done_check) = (long_ago, long_ago);
@@ -106,7 +109,7 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
         let share = n.div_ceil(leases.live()) as usize;
         while owned.len() > share {
             let Some((p, _)) = owned.pop_last() else { break };
-            leases.release(&mut con, &keys, &scripts, p)?;
+            leases.release(ctx.con, &keys, &scripts, p)?;
             eprintln!(
                 "fanzha consume {}: gave partition {p} up ({share} each for {} workers)",
                 args.name,
@@ -120,28 +123,21 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
                 if owned.len() >= share {
                     break;
                 }
-                if owned.contains_key(&p) || !leases.acquire(&mut con, &keys, p)? {
+                if owned.contains_key(&p) || !leases.acquire(ctx.con, &keys, p)? {
                     continue;
                 }
-                let mut ctx = Ctx {
-                    con: &mut con,
-                    keys: &keys,
-                    scripts: &scripts,
-                    engine: &engine,
-                    scanner: &mut scanner,
-                };
                 if let Some(o) = Owned::take_over(&mut ctx, &parts, p, &args.name, &mut leases)? {
                     owned.insert(p, o);
                 }
             }
         }
         // Renewed shortly before reading: entries are read only under a live lease.
-        renew(&mut leases, &mut owned, &mut con, &keys, &scripts, &args.name)?;
+        renew(&mut leases, &mut owned, ctx.con, &keys, &scripts, &args.name)?;
         let mut read = 0;
         if !owned.is_empty() {
             let by_key: HashMap<String, u32> = owned.keys().map(|&p| (keys.input(p), p)).collect();
             let partitions: Vec<u32> = owned.keys().copied().collect();
-            let reply = scripts.read(&mut con, &keys, &partitions, &args.name, READ)?;
+            let reply = scripts.read(ctx.con, &keys, &partitions, &args.name, READ)?;
             // Redis runs one partition's offers while the next partition's entries are scored.
             let mut flight = Flight::default();
             for (key, entries) in wire::read_reply(reply)? {
@@ -149,13 +145,6 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
                 read += entries.len();
                 let p = *by_key.get(&key).unwrap_or(&0);
                 let offers = o.score(entries, |_| true)?;
-                let mut ctx = Ctx {
-                    con: &mut con,
-                    keys: &keys,
-                    scripts: &scripts,
-                    engine: &engine,
-                    scanner: &mut scanner,
-                };
                 while flight.len() > 1 {
                     flight.receive(&mut ctx)?;
                 }
@@ -163,17 +152,15 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
                 // A long batch must not cost the leases.
                 if leases.due() {
                     flight.drain(&mut ctx)?;
-                    renew(&mut leases, &mut owned, &mut con, &keys, &scripts, &args.name)?;
+                    renew(&mut leases, &mut owned, ctx.con, &keys, &scripts, &args.name)?;
                 }
             }
-            let mut ctx =
-                Ctx { con: &mut con, keys: &keys, scripts: &scripts, engine: &engine, scanner: &mut scanner };
             flight.drain(&mut ctx)?;
         }
         if args.exit_when_done && (read == 0 || last_done_check.elapsed() >= args.lease) {
             last_done_check = Instant::now();
-            if finished(&mut con, &keys)? {
-                leases.leave(&mut con, &keys, &scripts)?;
+            if finished(ctx.con, &keys)? {
+                leases.leave(ctx.con, &keys, &scripts)?;
                 eprintln!("fanzha consume {}: every line has its verdict; exiting", args.name);
                 return Ok(());
             }
@@ -222,9 +209,4 @@ fn finished(con: &mut redis::Connection, keys: &Keys) -> Result<bool, String> {
         Some(lines) => Ok(done_count(con, keys)? >= lines),
         None => Ok(false),
     }
-}
-
-/// FNV-1a, to spread workers' starting partitions.
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
