@@ -147,24 +147,23 @@ pub fn run(args: Args) -> i32 {
 /// Reloads the rules whenever a rule file changes; a set with errors is reported and the
 /// running one kept.
 fn watch(paths: Vec<PathBuf>, live: Arc<LiveEngine>, limits: Limits) {
-    std::thread::spawn(move || {
-        let mut last = fingerprint(&paths);
-        loop {
-            std::thread::sleep(WATCH_INTERVAL);
-            let now = fingerprint(&paths);
-            if now == last {
-                continue;
-            }
-            last = now;
-            let mut b = RuleSet::builder();
-            b.limits(limits);
-            for p in &paths {
-                b.add_path(p);
-            }
-            match b.build().and_then(|rules| live.reload(&rules).map(|()| rules.version())) {
-                Ok(version) => eprintln!("fanzha: reloaded rules {version}"),
-                Err(e) => eprintln!("fanzha: rules not reloaded, the running set is kept:\n{e}"),
-            }
+    // The first look is taken before returning, so a change made after the first verdict is seen.
+    let mut last = fingerprint(&paths);
+    std::thread::spawn(move || loop {
+        std::thread::sleep(WATCH_INTERVAL);
+        let now = fingerprint(&paths);
+        if now == last {
+            continue;
+        }
+        last = now;
+        let mut b = RuleSet::builder();
+        b.limits(limits);
+        for p in &paths {
+            b.add_path(p);
+        }
+        match b.build().and_then(|rules| live.reload(&rules).map(|()| rules.version())) {
+            Ok(version) => eprintln!("fanzha: reloaded rules {version}"),
+            Err(e) => eprintln!("fanzha: rules not reloaded, the running set is kept:\n{e}"),
         }
     });
 }

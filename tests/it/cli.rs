@@ -265,6 +265,29 @@ fn watch_reloads_rules_mid_stream_and_keeps_them_when_broken() {
         }
     });
     // Each verdict must come back while the stream is still open: a bot waits for it.
+    // The watcher reports each reload on stderr: the test waits for that line, not the clock.
+    let (etx, erx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            if etx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut err = Vec::new();
+    let mut wait_for = |what: &str| {
+        loop {
+            let line = erx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no {what:?} on stderr within 60 s; it said: {err:?}"));
+            err.push(line);
+            if err.last().unwrap().contains(what) {
+                break;
+            }
+        }
+        err.join("\n")
+    };
     let mut ask = |n: u32| -> serde_json::Value {
         writeln!(stdin, "{{\"kind\":\"message\",\"id\":\"m{n}\",\"text\":\"老板先出票\"}}").unwrap();
         stdin.flush().unwrap();
@@ -275,12 +298,12 @@ fn watch_reloads_rules_mid_stream_and_keeps_them_when_broken() {
     assert_eq!((v["rules"].as_str(), v["score"].as_u64()), (Some("w@1"), Some(10)));
 
     std::fs::write(&file, rules("2.0", 20)).unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_for("reloaded rules w@2.0");
     let v = ask(2);
     assert_eq!((v["rules"].as_str(), v["score"].as_u64()), (Some("w@2.0"), Some(20)));
 
     std::fs::write(&file, "[pack]\nid = \"w\"\nversion = \"3\"\n[[rule]]\nid = \"w.r\"\n").unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
+    let err = wait_for("w.toml:4:1: error[E001]");
     let v = ask(3);
     assert_eq!(
         (v["rules"].as_str(), v["score"].as_u64()),
@@ -289,9 +312,7 @@ fn watch_reloads_rules_mid_stream_and_keeps_them_when_broken() {
     );
 
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(child.wait().unwrap().success());
     assert!(err.contains("reloaded rules w@2.0"), "{err}");
     assert!(err.contains("rules not reloaded") && err.contains("w.toml:4:1: error[E001]"), "{err}");
     assert_eq!(fanzha(&["scan", "--watch"], b"").status.code(), Some(2), "--watch needs --rules");

@@ -125,19 +125,42 @@ fn a_reload_that_fails_logs_the_rule_error_and_no_event_data() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // Wait for events, not the clock: the first verdict shows the watcher has looked at the
+    // rules, and the reload's failure is read from stderr before the stream is closed.
+    let lines = |r: Box<dyn std::io::Read + Send>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(r).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    };
+    let stdout = lines(Box::new(child.stdout.take().unwrap()));
+    let stderr_lines = lines(Box::new(child.stderr.take().unwrap()));
+    let mut stderr = String::new();
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(&input()).unwrap();
         stdin.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(500));
+        stdout.recv_timeout(Duration::from_secs(60)).expect("a first verdict");
         std::fs::write(&rules, "[pack]\nid = \"privacy\"\nversion = \"2\"\n[[rule]]\nid = \"broken\"\n")
             .unwrap();
-        std::thread::sleep(Duration::from_millis(1000));
+        while !stderr.contains("rules not reloaded") {
+            let line = stderr_lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no failed reload reported within 60 s: {stderr}"));
+            stderr.push_str(&line);
+            stderr.push('\n');
+        }
         stdin.write_all(&input()).unwrap();
     }
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(child.wait().unwrap().success());
+    stderr.extend(stderr_lines.iter().map(|l| l + "\n"));
     assert!(stderr.contains("rules not reloaded"), "{stderr}");
     assert_no_canary("stderr", &stderr);
     std::fs::remove_dir_all(&dir).unwrap();
