@@ -1,6 +1,7 @@
 //! The `fanzha` command: scan event streams, check rule packs, run their examples, explain a
-//! verdict. Exit codes: 0 success; 1 `test` found failing examples; 2 bad rules, bad usage
-//! or unreadable input.
+//! verdict, measure packs on a labelled corpus. Exit codes: 0 success; 1 `test` found failing
+//! examples, or `corpus` missed its --min-recall or --max-fpr; 2 bad rules, bad usage or
+//! unreadable input.
 
 mod cli;
 

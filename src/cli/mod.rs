@@ -1,6 +1,7 @@
 //! Command-line parsing and the subcommands.
 
 mod check;
+mod corpus;
 mod explain;
 mod scan;
 mod streams;
@@ -13,9 +14,9 @@ use fanzha::{Engine, RuleSet};
 
 /// fanzha (反诈): an anti-fraud early-warning rules engine.
 ///
-/// Exit codes: 0 success; 1 `test` found failing examples, or `collect` found lines without a
-/// verdict or with two; 2 bad rules, bad usage, unreadable input, or Redis unreachable or
-/// failing.
+/// Exit codes: 0 success; 1 `test` found failing examples, `collect` found lines without a
+/// verdict or with two, or `corpus` missed its --min-recall or --max-fpr; 2 bad rules, bad
+/// usage, unreadable input, or Redis unreachable or failing.
 #[derive(Debug, Parser)]
 #[command(name = "fanzha", version, about, long_about = None)]
 struct Cli {
@@ -36,6 +37,15 @@ enum Command {
     Test(test::Args),
     /// Show how one text is folded, which rules hit, their points and the level.
     Explain(explain::Args),
+    /// Measure rule packs on labelled events: recall, false alarms, what each rule adds.
+    ///
+    /// Reads JSON Lines rows with a "label" (`fraud` is positive unless --positive says
+    /// otherwise; a row without "kind" is a message) and reports recall and false-positive
+    /// rate at warn and notice, overall and by label, category, source and each --by field;
+    /// the score distribution; per rule, hits on positives and negatives, precision, and the
+    /// positives it alone lifts to warn. Uses the bundled packs unless --rules is given.
+    #[command(after_help = corpus::EXIT_CODES)]
+    Corpus(corpus::Args),
     /// Split a stream into partitions on Redis Streams, for `fanzha consume` workers.
     ///
     /// Places every event on the stream's clock and adds it to the input stream of each
@@ -101,6 +111,7 @@ pub fn run() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Test(a) => test::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Corpus(a) => corpus::run(a),
         Command::Route(a) => streams::route::run(a),
         Command::Consume(a) => streams::consume::run(a),
         Command::Collect(a) => streams::collect::run(a),
