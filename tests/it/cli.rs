@@ -25,17 +25,17 @@ pub(super) fn fanzha(args: &[&str], stdin: &[u8]) -> Output {
 }
 
 /// A scratch directory for one test, removed when dropped.
-struct Scratch(std::path::PathBuf);
+pub(super) struct Scratch(std::path::PathBuf);
 
 impl Scratch {
-    fn new(name: &str) -> Scratch {
+    pub(super) fn new(name: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("fanzha-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
     }
 
     /// Writes a file and returns its path as a string.
-    fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+    pub(super) fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
         let path = self.0.join(name);
         std::fs::write(&path, contents).unwrap();
         path.to_str().unwrap().to_string()

@@ -3,6 +3,7 @@ mod bundled;
 pub(super) mod cli;
 mod conformance;
 mod contract;
+mod corpus;
 mod evasion;
 mod holdout;
 mod limits;

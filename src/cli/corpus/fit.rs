@@ -63,8 +63,10 @@ pub struct Suggestion {
 }
 
 pub fn suggest(patterns: &Patterns, rules: &[RuleInfo], levels: Levels, current: Counts) -> Suggestion {
-    let pats: Vec<(&[u32], [f64; 2])> =
+    let mut pats: Vec<(&[u32], [f64; 2])> =
         patterns.map.iter().map(|(k, v)| (k.as_slice(), [v[0] as f64, v[1] as f64])).collect();
+    // In a fixed order, so the sums, and the rounded points, are the same on every run.
+    pats.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let prior: Vec<f64> = rules.iter().map(|r| f64::from(r.points)).collect();
     // Markers and zero-point rules stay out: they are not meant to score.
     let free: Vec<bool> = rules.iter().map(|r| r.points > 0).collect();
