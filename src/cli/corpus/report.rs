@@ -309,7 +309,7 @@ fn histogram_lines(h: &[Bucket], l: Levels) -> Vec<String> {
         }
         let mark = if marks.is_empty() { String::new() } else { format!("  ← {}", marks.join(", ")) };
         let pos = format!("{:>6} {}", b.positives, bar(b.positives, pmax));
-        let neg = format!("{:>6} {}", b.negatives, bar(b.negatives, nmax));
+        let neg = format!("{:>6} {}", b.negatives, bar(b.negatives, nmax)).trim_end().to_string();
         out.push(format!("{range:>9}  {pos:<38}  {neg}{mark}").trim_end().to_string());
     }
     out
