@@ -241,6 +241,18 @@ fn a_bad_line_is_reported_with_file_and_line_and_counted() {
 }
 
 #[test]
+fn a_truncated_gzip_file_is_unreadable_input() {
+    let dir = Scratch::new("corpus-truncated");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&std::fs::read(DATA).unwrap()).unwrap();
+    let bytes = gz.finish().unwrap();
+    let cut = dir.file("cut.jsonl.gz", &bytes[..bytes.len() / 2]);
+    let out = corpus(&[&cut], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(&format!("{cut}:")), "{}", stderr(&out));
+}
+
+#[test]
 fn exit_codes_for_thresholds_missing_files_and_bad_usage() {
     let out = corpus(&["--min-recall", "0.9", DATA], b"");
     assert_eq!(out.status.code(), Some(1));
@@ -292,9 +304,7 @@ fn save_then_compare_lists_the_events_a_rule_change_moved() {
         "{text}"
     );
     assert!(
-        text.contains(&format!(
-            "{DATA}:5 p5 [fraud] score 60 notice (30)→warn: qa.big-order +60\n      大单"
-        )),
+        text.contains(&format!("{DATA}:5 p5 [fraud] notice 30 → warn 60: qa.big-order +60\n      大单")),
         "{text}"
     );
 
@@ -330,6 +340,38 @@ fn suggested_points_lower_a_rule_that_hits_mostly_negatives() {
     assert_eq!(line.split_whitespace().collect::<Vec<_>>(), ["qa.discount", "1", "3", "65", "→", &suggested]);
     let line = text.lines().find(|l| l.trim_start().starts_with("suggested points, sum of hits")).unwrap();
     assert!(line.ends_with("0.0% (0)"), "{line}");
+}
+
+#[test]
+fn stateful_runs_each_file_through_its_own_monitor() {
+    let dir = Scratch::new("corpus-stateful");
+    let window = dir.file(
+        "window.toml",
+        "[pack]\nid = \"qa-window\"\nversion = \"1\"\n\n[[rule]]\nid = \"qa.repeat-order\"\n\
+         title = \"A third large order in one conversation\"\ncategory = \"fake_large_order\"\npoints = 40\n\
+         when = { any = [\"大单\"] }\nwindow = { key = \"conversation\", within = \"10m\", count = { ge = 3 } }\n",
+    );
+    let rows = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("{{\"label\":\"fraud\",\"conversation\":\"c1\",\"ts\":\"2026-01-01T10:0{i}:00Z\",\"text\":\"大单\"}}\n"))
+            .collect()
+    };
+    let (a, b) = (dir.file("a.jsonl", rows(3)), dir.file("b.jsonl", rows(2)));
+    let run = |stateful: bool| {
+        let mut args = vec!["corpus", "--json", "--rules", RULES, "--rules", &window, &a, &b];
+        if stateful {
+            args.push("--stateful");
+        }
+        let out = fanzha(&args, b"");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    // Stateless, every row is one large order (30, notice).
+    assert_eq!(counts(&run(false)["overall"]), [5, 0, 5, 0, 0, 0]);
+    // Stateful, a.jsonl's third row completes the window (70, warn); b.jsonl starts afresh.
+    let r = run(true);
+    assert_eq!(counts(&r["overall"]), [5, 1, 5, 0, 0, 0]);
+    assert_eq!(rule(&r, "qa.repeat-order")["alone"].as_u64(), Some(1));
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use fanzha::{Engine, Limits, Monitor, Scanner, Verdict};
+use fanzha::{Engine, Event, Limits, Monitor, Scanner, Verdict};
 use rayon::prelude::*;
 
 use super::{load_engine, RulesArg};
@@ -179,8 +179,12 @@ pub fn run(args: Args) -> i32 {
         eprintln!("{e}");
         return 2;
     }
-    if tally.errors > 20 {
-        eprintln!("{} unreadable lines in all (the first 20 are shown above)", tally.errors);
+    if tally.errors > tally::ERRORS_SHOWN {
+        eprintln!(
+            "{} unreadable lines in all (the first {} are shown above)",
+            tally.errors,
+            tally::ERRORS_SHOWN
+        );
     }
 
     let patterns = tally.patterns.take();
@@ -301,7 +305,7 @@ impl Scorer<'_> {
                     let scanner = lease.scanner.as_mut().expect("a leased scanner");
                     let outcome = read::parse(raw, self.spec).map(|row| {
                         let v = scanner.scan(&row.event);
-                        self.outcome(row, v)
+                        self.outcome(&row.event, row.label, row.fields, v)
                     });
                     Scored { file, line: first + i, outcome }
                 },
@@ -314,30 +318,38 @@ impl Scorer<'_> {
         let (file, first) = (chunk.file, chunk.first_line);
         let rows: Vec<Result<Row, String>> =
             chunk.lines.par_iter().with_min_len(64).map(|raw| read::parse(raw, self.spec)).collect();
-        let events: Vec<fanzha::Event> =
-            rows.iter().filter_map(|r| r.as_ref().ok()).map(|r| r.event.clone()).collect();
-        let mut verdicts = monitor.observe_batch(&events).into_iter();
-        rows.into_iter()
+        let mut events = Vec::with_capacity(rows.len());
+        let rest: Vec<Result<(String, Vec<Option<String>>), String>> = rows
+            .into_iter()
+            .map(|r| {
+                r.map(|row| {
+                    events.push(row.event);
+                    (row.label, row.fields)
+                })
+            })
+            .collect();
+        let verdicts = monitor.observe_batch(&events);
+        let mut scored = events.iter().zip(verdicts);
+        rest.into_iter()
             .enumerate()
-            .map(|(i, row)| {
-                let outcome = row.map(|row| {
-                    let v = verdicts.next().unwrap_or_default();
-                    self.outcome(row, v)
+            .map(|(i, r)| {
+                let outcome = r.map(|(label, fields)| {
+                    let (event, v) = scored.next().expect("one verdict per event");
+                    self.outcome(event, label, fields, v)
                 });
                 Scored { file, line: first + i, outcome }
             })
             .collect()
     }
 
-    fn outcome(&self, row: Row, v: Verdict) -> Outcome {
-        let positive = self.positives.contains(&row.label);
-        let excerpt =
-            self.wants.text(positive, v.level).then(|| read::excerpt(row.event.text(), EXCERPT_CHARS));
+    fn outcome(&self, event: &Event, label: String, fields: Vec<Option<String>>, v: Verdict) -> Outcome {
+        let positive = self.positives.contains(&label);
+        let excerpt = self.wants.text(positive, v.level).then(|| read::excerpt(event.text(), EXCERPT_CHARS));
         Outcome {
-            id: v.id.or_else(|| row.event.id().map(String::from)),
-            label: row.label,
+            id: v.id.or_else(|| event.id().map(String::from)),
+            label,
             positive,
-            fields: row.fields,
+            fields,
             level: v.level,
             score: v.score,
             hits: v.hits.into_iter().map(|h| (h.rule, h.score)).collect(),

@@ -322,16 +322,17 @@ fn hits_text(hits: &[(String, u32)]) -> String {
     hits.iter().map(|(r, p)| format!("{r} +{p}")).collect::<Vec<_>>().join(", ")
 }
 
-fn listed_lines(r: &Listed, level: String) -> [String; 2] {
+/// `state` is the score and level, or for a change the level and score before and after.
+fn listed_lines(r: &Listed, state: String) -> [String; 2] {
     let id = r.id.as_ref().map(|i| format!(" {i}")).unwrap_or_default();
     [
-        format!("{}:{}{id} [{}] score {} {level}: {}", r.file, r.line, r.label, r.score, hits_text(&r.hits)),
+        format!("{}:{}{id} [{}] {state}: {}", r.file, r.line, r.label, hits_text(&r.hits)),
         format!("    {}", r.text),
     ]
 }
 
 fn listing_section(title: &str, what: String, rows: &[Listed]) -> Section {
-    let lines = rows.iter().flat_map(|r| listed_lines(r, r.level.to_string())).collect();
+    let lines = rows.iter().flat_map(|r| listed_lines(r, format!("score {} {}", r.score, r.level))).collect();
     Section { title: title.into(), blocks: vec![Block::Text(vec![what]), Block::Pre(lines)] }
 }
 
@@ -360,16 +361,20 @@ fn compare_section(c: &Comparison) -> Section {
         .changed
         .iter()
         .take(CHANGES_SHOWN)
-        .flat_map(|ch| listed_lines(&ch.now, format!("{} ({})→{}", ch.before, ch.before_score, ch.now.level)))
+        .flat_map(|ch| {
+            listed_lines(
+                &ch.now,
+                format!("{} {} → {} {}", ch.before, ch.before_score, ch.now.level, ch.now.score),
+            )
+        })
         .collect();
     if changed > CHANGES_SHOWN {
         list.push(format!("… {} more (--json lists them all)", changed - CHANGES_SHOWN));
     }
-    let mut blocks = vec![Block::Pre(transitions)];
+    let mut blocks = vec![Block::Text(text), Block::Pre(transitions)];
     if !list.is_empty() {
         blocks.push(Block::Pre(list));
     }
-    blocks.insert(0, Block::Text(text));
     Section { title: "Changes".into(), blocks }
 }
 

@@ -11,7 +11,7 @@ use super::fit::Patterns;
 
 /// Bad lines reported on stderr one by one; the rest are only counted, so an unlabelled
 /// corpus read without `--label` does not bury the report.
-const ERRORS_SHOWN: usize = 20;
+pub const ERRORS_SHOWN: u64 = 20;
 
 /// One input line after scoring.
 pub struct Scored {
@@ -277,7 +277,7 @@ impl Tally {
         let o = match s.outcome {
             Ok(o) => o,
             Err(e) => {
-                if self.errors < ERRORS_SHOWN as u64 {
+                if self.errors < ERRORS_SHOWN {
                     eprintln!("{path}:{}: error: {e}", s.line);
                 }
                 self.errors += 1;
