@@ -271,6 +271,9 @@ struct Scorer<'a> {
     pool: Mutex<Vec<Scanner>>,
 }
 
+/// A row's label and its breakdown fields' values, while the monitor holds its event.
+type LabelAndFields = (String, Vec<Option<String>>);
+
 /// A scanner taken from the pool, put back when the split is done.
 struct Lease<'a> {
     pool: &'a Mutex<Vec<Scanner>>,
@@ -319,7 +322,7 @@ impl Scorer<'_> {
         let rows: Vec<Result<Row, String>> =
             chunk.lines.par_iter().with_min_len(64).map(|raw| read::parse(raw, self.spec)).collect();
         let mut events = Vec::with_capacity(rows.len());
-        let rest: Vec<Result<(String, Vec<Option<String>>), String>> = rows
+        let rest: Vec<Result<LabelAndFields, String>> = rows
             .into_iter()
             .map(|r| {
                 r.map(|row| {
