@@ -149,7 +149,7 @@ fn misses_and_false_alarms_list_texts_with_file_line_score_and_rules() {
     let out = corpus(&["--misses", "5", "--false-alarms", "2", DATA], b"");
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
-    assert!(text.contains("positives below warn: 2; the 2 nearest to warn"), "{text}");
+    assert!(text.contains("Misses\npositives below warn: 2\n"), "{text}");
     assert!(
         text.contains(&format!("{DATA}:5 p5 [fraud] score 30 notice: qa.big-order +30\n      大单\n")),
         "{text}"

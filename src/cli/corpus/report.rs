@@ -225,12 +225,10 @@ impl Report {
         });
 
         if let Some(m) = &self.misses {
-            let what = format!("positives below warn: {}; the {} nearest to warn", m.total, m.shown.len());
-            out.push(listing_section("Misses", what, &m.shown));
+            out.push(listing_section("Misses", "positives below warn", "nearest to warn", m));
         }
         if let Some(f) = &self.false_alarms {
-            let what = format!("negatives at warn or above: {}; the {} highest", f.total, f.shown.len());
-            out.push(listing_section("False alarms", what, &f.shown));
+            out.push(listing_section("False alarms", "negatives at warn or above", "highest", f));
         }
         if let Some(c) = &self.compare {
             out.push(compare_section(c));
@@ -331,9 +329,18 @@ fn listed_lines(r: &Listed, state: String) -> [String; 2] {
     ]
 }
 
-fn listing_section(title: &str, what: String, rows: &[Listed]) -> Section {
-    let lines = rows.iter().flat_map(|r| listed_lines(r, format!("score {} {}", r.score, r.level))).collect();
-    Section { title: title.into(), blocks: vec![Block::Text(vec![what]), Block::Pre(lines)] }
+fn listing_section(title: &str, what: &str, which: &str, l: &Listing) -> Section {
+    let mut head = format!("{what}: {}", l.total);
+    if (l.shown.len() as u64) < l.total {
+        head += &format!("; the {} {which}", l.shown.len());
+    }
+    let mut blocks = vec![Block::Text(vec![head])];
+    if !l.shown.is_empty() {
+        blocks.push(Block::Pre(
+            l.shown.iter().flat_map(|r| listed_lines(r, format!("score {} {}", r.score, r.level))).collect(),
+        ));
+    }
+    Section { title: title.into(), blocks }
 }
 
 /// Changed events listed in the text formats; `--json` has them all.
