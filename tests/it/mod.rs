@@ -6,6 +6,7 @@ mod contract;
 mod corpus;
 mod evasion;
 mod holdout;
+mod labelled;
 mod limits;
 mod monitor;
 mod partition;
