@@ -67,6 +67,10 @@ pub(crate) struct Scratch {
     gate_sorted: bool,
     /// Per regex: its search cache, made when the regex first runs.
     regex_caches: Vec<Option<regex_automata::meta::Cache>>,
+    /// Skip markers (0-point rules that only sequences read) whose counters cannot cap the
+    /// level: a stateless verdict never shows them, so evaluating them and copying their
+    /// evidence would be wasted work (and allocations) on every message.
+    skip_markers: bool,
     /// Per rule: the stamp of the message it was last made a candidate for.
     candidate_stamp: Vec<u32>,
     candidates: Vec<u32>,
@@ -102,6 +106,7 @@ impl Scanner {
             gate_hits: Vec::new(),
             gate_sorted: false,
             regex_caches: (0..regexes).map(|_| None).collect(),
+            skip_markers: false,
             candidate_stamp: vec![0; rules],
             candidates: Vec::new(),
             amounts: Vec::new(),
@@ -144,7 +149,9 @@ impl Scanner {
 
     fn run(&mut self, text: &str, kind: EventKind, event: Option<&Event>) -> Verdict {
         let inner = &self.engine.inner;
+        self.scratch.skip_markers = !self.keep_duplicates;
         let e = self.scratch.evaluate(inner, text, kind, event);
+        self.scratch.skip_markers = false;
         score(inner, e.hits, e.cap_level, self.keep_duplicates)
     }
 }
@@ -212,6 +219,13 @@ impl Scratch {
         for ci in 0..self.candidates.len() {
             let r = self.candidates[ci] as usize;
             let rule = &inner.rules[r];
+            if self.skip_markers
+                && rule.points == 0
+                && !rule.stateful
+                && rule.counters.iter().all(|c| c.max_level.is_none())
+            {
+                continue;
+            }
             if !self.eval(inner, &rule.when, event) {
                 continue;
             }
