@@ -57,7 +57,8 @@ fn scams_to_shops_telecom_fraud_and_anti_fraud_impostors_reach_warn() {
     assert_eq!(code, Some(0), "{err}\n{}", r["misses"]);
     // No dialect is left behind: each source of the merchant set is caught at least 3 times in 4.
     let (_, merchant, _) = corpus(&["--by", "source", &file("merchant-scams.jsonl")]);
-    let by_source = merchant["breakdowns"].as_array().unwrap().iter().find(|b| b["field"] == "source").unwrap();
+    let by_source =
+        merchant["breakdowns"].as_array().unwrap().iter().find(|b| b["field"] == "source").unwrap();
     for g in by_source["groups"].as_array().unwrap() {
         let recall = rate(g, "positives_warn", "positives");
         assert!(recall >= 0.75, "merchant scams in {} reach warn {recall:.2}", g["value"]);

@@ -214,7 +214,7 @@ fn the_bundled_packs_partition_by_their_parties() {
     let engine = Engine::bundled().unwrap();
     let parts = Partitioning::new(&engine, 8).unwrap();
     let fields: Vec<&str> = parts.fields().iter().map(|f| &**f).collect();
-    assert_eq!(fields, ["conversation", "merchant", "payee", "payer"]);
+    assert_eq!(fields, ["conversation", "merchant", "payee", "payer", "sender"]);
     // FNV-1a (64-bit) of the value's text, modulo N: the vectors other languages check against.
     let thousand = Partitioning::new(&engine, 1000).unwrap();
     assert_eq!(thousand.partition_of("a"), 996);
@@ -251,7 +251,10 @@ fn check_says_how_a_pack_partitions() {
     let out = super::cli::fanzha(&["check", "rules"], b"");
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("partitions: by the values of conversation, merchant, payee, payer"), "{err}");
+    assert!(
+        err.contains("partitions: by the values of conversation, merchant, payee, payer, sender"),
+        "{err}"
+    );
     // Valid rules that cannot be split are still valid: a note, not a failure.
     let out = super::cli::fanzha(&["check", SPLIT], b"");
     let err = String::from_utf8_lossy(&out.stderr);

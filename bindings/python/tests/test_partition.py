@@ -85,7 +85,7 @@ def bundled():
 def test_router_names_the_partitions_of_each_key_value(bundled):
     router = fanzha.Router(bundled, 4)
     assert router.partitions == 4
-    assert router.fields == ["conversation", "merchant", "payee", "payer"]
+    assert router.fields == ["conversation", "merchant", "payee", "payer", "sender"]
     shop, payee = "shop7", "far1"
     parts, placement, error = router.route(
         json.dumps({"kind": "transaction", "merchant": shop, "payer": shop, "payee": payee, "amount": 10, "ts": 1747612800000})
