@@ -61,6 +61,11 @@ impl Scratch {
     }
 
     fn near(&mut self, inner: &Inner, groups: &[AtomList], within: u32, ordered: bool) -> bool {
+        // Every group must appear at all: a look-up per list, before gathering positions and
+        // indexing characters for the first groups only to find a later one absent.
+        if !groups.iter().all(|g| self.any_present(inner, g)) {
+            return false;
+        }
         // Positions in folded characters, all groups in one reused buffer: `near` runs for
         // candidate rules of ordinary messages too, and must not allocate there.
         let mut pos = std::mem::take(&mut self.near_positions);
