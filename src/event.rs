@@ -202,6 +202,30 @@ impl Event {
         }
     }
 
+    /// [`Event::from_line`] for a line of at most `max_bytes` bytes, not counting its `\n`: a
+    /// longer line is refused with [`Event::overlong`]'s error, before it is parsed.
+    ///
+    /// ```
+    /// use fanzha::Event;
+    /// let line = b"{\"kind\":\"message\",\"text\":\"hi\"}\n";
+    /// assert!(Event::from_line_within(line, 40).is_ok());
+    /// let error = Event::from_line_within(line, 20).unwrap_err();
+    /// assert_eq!(error.to_string(), "the line is longer than the limit of 20 bytes");
+    /// ```
+    pub fn from_line_within(raw: &[u8], max_bytes: usize) -> Result<Event, Error> {
+        if raw.strip_suffix(b"\n").unwrap_or(raw).len() > max_bytes {
+            return Err(Event::overlong(max_bytes));
+        }
+        Event::from_line(raw)
+    }
+
+    /// The error for a line longer than `max_bytes`, for readers that drop such a line as
+    /// they read it rather than hold it whole. Every reader of lines (the pipeline, the
+    /// partition router, the bindings) words it the same way.
+    pub fn overlong(max_bytes: usize) -> Error {
+        Error::Event(format!("the line is longer than the limit of {max_bytes} bytes"))
+    }
+
     /// Reads one event from an already parsed JSON value.
     pub fn from_value(value: Value) -> Result<Event, Error> {
         let Value::Object(mut rest) = value else {

@@ -55,12 +55,15 @@
 //! ```
 #![deny(missing_docs)]
 
+// Layers, lowest first; each imports only from those above it in this list (docs/INTERNALS.md,
+// checked by tests/it/layers.rs).
 mod compile;
 mod error;
 #[cfg(feature = "evasion")]
 pub mod evasion;
 mod event;
 mod limits;
+mod live;
 mod monitor;
 mod normalize;
 mod partition;
@@ -68,21 +71,23 @@ mod pipeline;
 mod privacy;
 mod rules;
 mod scan;
+mod score;
+mod selftest;
 mod verdict;
 
-pub use compile::{Engine, LiveEngine, LiveScanner, Stats};
+pub use compile::Stats;
 pub use error::{Diagnostic, Error};
 pub use event::{Event, EventKind, Timestamp};
 pub use limits::Limits;
-pub use monitor::{Monitor, MonitorConfig, MonitorStats};
+pub use live::{LiveEngine, LiveScanner};
+pub use monitor::{Monitor, MonitorConfig, MonitorStats, Observed, Placement, StatefulHit, StreamClock};
 pub use normalize::{fold, Folded};
-pub use partition::{Observed, Partitioning, Placement, StatefulHit, StreamClock};
+pub use partition::Partitioning;
 pub use pipeline::{Pipeline, PipelineOptions, Progress};
 pub use privacy::mask_personal_data;
-pub use rules::{
-    ExampleFailure, ExampleReport, Levels, Location, PackInfo, RuleRef, RuleSet, RuleSetBuilder,
-};
-pub use scan::{Explanation, Scanner};
+pub use rules::{Levels, Location, PackInfo, RuleRef, RuleSet, RuleSetBuilder};
+pub use scan::{Engine, Explanation, Scanner};
+pub use selftest::{ExampleFailure, ExampleReport};
 pub use verdict::{Hit, Level, Verdict};
 
 #[cfg(test)]

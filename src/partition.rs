@@ -57,17 +57,11 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::compile::stateful::Matcher;
-use crate::compile::Engine;
 use crate::error::Error;
 use crate::event::{Event, FieldValue};
-#[cfg(doc)]
-use crate::monitor::Monitor;
-use crate::monitor::MonitorConfig;
-use crate::scan::Scanner;
-use crate::verdict::Verdict;
+use crate::scan::Engine;
 
 /// How a rule set's stream is split into `N` partitions: the key fields its window and
 /// sequence rules use, and which partition each value of them belongs to.
@@ -92,7 +86,7 @@ impl Partitioning {
             return Err(Error::Partition("the number of partitions must be at least 1".into()));
         }
         let inner = &engine.inner;
-        let prog = &inner.stateful;
+        let prog = inner.stateful();
         let mut problems = Vec::new();
         for q in prog.sequences.iter() {
             for (j, step) in q.steps.iter().enumerate() {
@@ -110,10 +104,10 @@ impl Partitioning {
                         problems.push(format!(
                             "rule `{}`: sequence step {} is keyed by `{}` but names window rule `{}`, keyed by `{}`: \
                              give the step `key = \"{}\"` or the window `key = \"{}\"`",
-                            inner.rules[q.rule as usize].id,
+                            inner.rules()[q.rule as usize].id,
                             j + 1,
                             prog.fields[step.key as usize],
-                            inner.rules[w.rule as usize].id,
+                            inner.rules()[w.rule as usize].id,
                             prog.fields[w.key as usize],
                             prog.fields[w.key as usize],
                             prog.fields[step.key as usize],
@@ -173,133 +167,6 @@ impl Partitioning {
     /// Whether partition `index` owns the state of `value`.
     pub(crate) fn owns(&self, index: u32, value: &str) -> bool {
         self.partition_of(value) == index
-    }
-}
-
-/// Where an event stands in its stream: its position, its time, whether it is late, and the
-/// stream's clock once it is counted. Made by a [`StreamClock`]; a [`Monitor`] makes its own
-/// unless given them ([`Monitor::observe_placed`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Placement {
-    /// The event's position among the stream's events, from 1 (lines that are not events do
-    /// not count). A hit names an event without an id as `#seq`.
-    pub seq: u64,
-    /// The event's time in epoch milliseconds: its `ts`, or the clock when it has none.
-    pub t: i64,
-    /// Older than the clock minus the lateness: scored without state.
-    pub late: bool,
-    /// The latest time seen once this event is counted.
-    pub clock: i64,
-}
-
-/// The time step of a [`Monitor`], on its own: gives each event of a stream its
-/// [`Placement`], in input order. Run once over a whole stream before it is partitioned, so
-/// every partition judges time as one monitor over the stream would.
-#[derive(Debug, Clone)]
-pub struct StreamClock {
-    lateness_ms: i64,
-    max_ahead: Option<Duration>,
-    clock: Option<i64>,
-    events: u64,
-    late: u64,
-}
-
-impl StreamClock {
-    /// A clock with the lateness and `max_ahead` of `config`.
-    pub fn new(config: &MonitorConfig) -> StreamClock {
-        StreamClock {
-            lateness_ms: config.lateness.as_millis().min(i64::MAX as u128) as i64,
-            max_ahead: config.max_ahead,
-            clock: None,
-            events: 0,
-            late: 0,
-        }
-    }
-
-    /// Places the next event of the stream.
-    pub fn place(&mut self, event: &Event) -> Placement {
-        let latest = self.max_ahead.map(|ahead| {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            now.saturating_add(ahead).as_millis().min(i64::MAX as u128) as i64
-        });
-        self.events += 1;
-        let ts = event.ts().map(|t| t.millis).filter(|&t| latest.is_none_or(|l| t <= l));
-        let late = matches!((ts, self.clock), (Some(t), Some(c)) if t < c.saturating_sub(self.lateness_ms));
-        let t = ts.or(self.clock).unwrap_or(0);
-        if late {
-            self.late += 1;
-        } else {
-            self.clock = Some(self.clock.map_or(t, |c| c.max(t)));
-        }
-        Placement { t, late, seq: self.events, clock: self.clock.unwrap_or(t) }
-    }
-
-    /// Counts an event placed elsewhere, so the clock stays the stream's.
-    pub(crate) fn absorb(&mut self, p: &Placement) {
-        self.events += 1;
-        if p.late {
-            self.late += 1;
-        }
-        self.clock = Some(self.clock.map_or(p.clock, |c| c.max(p.clock)));
-    }
-
-    /// The latest time seen.
-    pub(crate) fn now(&self) -> Option<i64> {
-        self.clock
-    }
-
-    /// Events placed, and how many of them were late.
-    pub(crate) fn counts(&self) -> (u64, u64) {
-        (self.events, self.late)
-    }
-}
-
-/// A window or sequence hit on an event, as a partition found it: the rule and the events
-/// that make it up (`Hit::events`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StatefulHit {
-    /// The rule's id.
-    pub rule: String,
-    /// The ids of the events of the window or sequence, oldest first.
-    pub events: Vec<String>,
-}
-
-/// What a monitor made of one event: its verdict, and the window and sequence hits in it
-/// (markers included) that [`Engine::merge`] needs when the event went to several partitions.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Observed {
-    /// The verdict, from this monitor's state alone.
-    pub verdict: Verdict,
-    /// This monitor's window and sequence hits on the event.
-    pub stateful: Vec<StatefulHit>,
-}
-
-impl Engine {
-    /// The verdict of an event observed in several partitions: its stateless hits, scanned
-    /// again, with the union of the partitions' [`Observed::stateful`] hits, scored together.
-    /// `late` is the event's [`Placement::late`]. Hits of rules this engine does not have are
-    /// ignored. Makes a scanner each call; [`Scanner::merge`] reuses one.
-    pub fn merge(&self, event: &Event, late: bool, stateful: &[StatefulHit]) -> Verdict {
-        self.scanner().merge(event, late, stateful)
-    }
-}
-
-impl Scanner {
-    /// [`Engine::merge`] with this scanner's buffers.
-    pub fn merge(&mut self, event: &Event, late: bool, stateful: &[StatefulHit]) -> Verdict {
-        let inner = Arc::clone(&self.engine().inner);
-        let evaluation = self.scratch.evaluate(&inner, event.text(), event.kind(), Some(event));
-        let fired = stateful
-            .iter()
-            .filter_map(|h| {
-                let rule = inner.rules.iter().position(|r| *r.id == *h.rule)?;
-                Some((rule as u32, h.events.clone()))
-            })
-            .collect();
-        let mut v = crate::monitor::finish(&inner, evaluation, fired, false);
-        v.id = event.id().map(str::to_string);
-        v.late = late;
-        v
     }
 }
 

@@ -12,14 +12,14 @@
 
 use std::io::{self, BufRead, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
-use crate::compile::{Engine, LiveEngine};
 use crate::event::Event;
+use crate::live::LiveEngine;
 use crate::monitor::{Monitor, MonitorConfig};
-use crate::scan::Scanner;
+use crate::scan::{Engine, Scanner};
 use crate::verdict::Verdict;
 
 /// Lines one worker takes at a time.
@@ -47,7 +47,8 @@ pub struct PipelineOptions {
     /// 8 MiB: a message at the 1 MiB message limit, escaped as `\uXXXX`, still fits.
     pub max_line_bytes: usize,
     /// Mask phone, ID card and bank card numbers in the evidence of each verdict (see
-    /// [`Verdict::mask_personal_data`]). Default off.
+    /// [`Verdict::mask_personal_data`]). Default off; also on while the live engine masks
+    /// ([`LiveEngine::set_mask_personal_data`]).
     pub mask_personal_data: bool,
 }
 
@@ -95,18 +96,20 @@ pub struct Progress {
 pub struct Pipeline {
     live: Arc<LiveEngine>,
     options: PipelineOptions,
+    /// The worker threads, started by the first run and kept for the next.
+    workers: OnceLock<rayon::ThreadPool>,
 }
 
-/// Scores batches with the engine of the moment: a monitor, or one scanner per worker.
+/// Scores batches with the engine of the moment: a monitor, or the engine's scanners.
 enum Scorer {
     Stateful(Box<Monitor>),
-    Stateless(Vec<Mutex<Scanner>>),
+    Stateless(Engine),
 }
 
 impl Pipeline {
     /// A pipeline over `live`'s engines.
     pub fn new(live: Arc<LiveEngine>, options: PipelineOptions) -> Pipeline {
-        Pipeline { live, options }
+        Pipeline { live, options, workers: OnceLock::new() }
     }
 
     /// Reads `reader` to its end, writing one line to `writer` per input line, in order;
@@ -119,12 +122,19 @@ impl Pipeline {
     {
         let threads = self.options.threads.max(1);
         let batch_size = self.options.batch.max(1);
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(io::Error::other)?;
+        let pool = match self.workers.get() {
+            Some(pool) => pool,
+            None => {
+                let pool =
+                    rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(io::Error::other)?;
+                self.workers.get_or_init(|| pool)
+            }
+        };
         let bytes_read = Arc::new(AtomicU64::new(0));
         let max_line = self.options.max_line_bytes.max(1);
         let rx = read_blocks(reader, Arc::clone(&bytes_read), max_line);
         let mut engine = self.live.engine();
-        let mut scorer = self.scorer(&engine, threads);
+        let mut scorer = self.scorer(&engine);
         let mut n = 0u64;
         // Blocks of whole lines, each with the offset of its first line not yet scored: a
         // block may hold more lines than a batch takes, and the rest waits for the next batch.
@@ -184,14 +194,18 @@ impl Pipeline {
                 match &mut scorer {
                     // The state of the rules the new set keeps goes on.
                     Scorer::Stateful(m) => m.set_engine((*engine).clone()),
-                    Scorer::Stateless(_) => scorer = self.scorer(&engine, threads),
+                    Scorer::Stateless(_) => scorer = self.scorer(&engine),
                 }
             }
             let version = self.options.with_version.then(|| engine.version().to_string());
-            let how = Lines { version: version.as_deref(), max_line, mask: self.options.mask_personal_data };
+            let how = Lines {
+                version: version.as_deref(),
+                max_line,
+                mask: self.options.mask_personal_data || self.live.masks_personal_data(),
+            };
             let rendered = pool.install(|| match &mut scorer {
                 Scorer::Stateful(m) => observe(m, &batch, &how),
-                Scorer::Stateless(scanners) => scan(scanners, &batch, &how),
+                Scorer::Stateless(engine) => scan(engine, &batch, &how),
             });
             for r in &rendered {
                 writer.write_all(r)?;
@@ -215,11 +229,11 @@ impl Pipeline {
         Ok(n)
     }
 
-    fn scorer(&self, engine: &Engine, threads: usize) -> Scorer {
+    fn scorer(&self, engine: &Engine) -> Scorer {
         if self.options.stateful {
             Scorer::Stateful(Box::new(Monitor::with_config(engine.clone(), self.options.monitor.clone())))
         } else {
-            Scorer::Stateless((0..threads).map(|_| Mutex::new(engine.scanner())).collect())
+            Scorer::Stateless(engine.clone())
         }
     }
 }
@@ -341,28 +355,29 @@ struct Lines<'a> {
     mask: bool,
 }
 
-/// Scores a batch event by event, one scanner per worker.
-fn scan(scanners: &[Mutex<Scanner>], batch: &[(u64, &[u8])], how: &Lines) -> Vec<Vec<u8>> {
+/// Scores a batch event by event, with scanners from the engine's pool.
+fn scan(engine: &Engine, batch: &[(u64, &[u8])], how: &Lines) -> Vec<Vec<u8>> {
     batch
         .par_chunks(CHUNK)
-        .map(|chunk| {
-            let worker = rayon::current_thread_index().unwrap_or(0) % scanners.len();
-            let mut scanner = scanners[worker].lock().unwrap_or_else(|e| e.into_inner());
-            let mut text = Vec::with_capacity(chunk.len() * 128);
-            for (line_no, line) in chunk {
-                match parse(line, how.max_line) {
-                    Ok(event) => {
-                        let mut verdict = scanner.scan(&event);
-                        if how.mask {
-                            verdict.mask_personal_data();
+        .map_init(
+            || engine.scanner(),
+            |scanner: &mut Scanner, chunk| {
+                let mut text = Vec::with_capacity(chunk.len() * 128);
+                for (line_no, line) in chunk {
+                    match parse(line, how.max_line) {
+                        Ok(event) => {
+                            let mut verdict = scanner.scan(&event);
+                            if how.mask {
+                                verdict.mask_personal_data();
+                            }
+                            write_verdict(&mut text, &verdict, how.version)
                         }
-                        write_verdict(&mut text, &verdict, how.version)
+                        Err(message) => write_error(&mut text, *line_no, &message),
                     }
-                    Err(message) => write_error(&mut text, *line_no, &message),
                 }
-            }
-            text
-        })
+                text
+            },
+        )
         .collect()
 }
 
@@ -422,7 +437,7 @@ const OVERLONG: &[u8] = &[];
 /// Reads one input line as an event, or says why it cannot be read.
 fn parse(raw: &[u8], max_line: usize) -> Result<Event, String> {
     if raw.is_empty() {
-        return Err(format!("the line is longer than the limit of {max_line} bytes"));
+        return Err(Event::overlong(max_line).to_string());
     }
     Event::from_line(raw).map_err(|e| e.to_string())
 }

@@ -1,16 +1,13 @@
-//! Compiling a [`RuleSet`] into an [`Engine`]: one Aho-Corasick automaton over every literal
-//! spelling of every rule, the regexes, and each rule's condition as a small tree over atom
-//! ids.
+//! Compiling a [`RuleSet`] into [`Compiled`] rules: one Aho-Corasick automaton over every
+//! literal spelling of every rule, the regexes, and each rule's condition as a small tree over
+//! atom ids.
 //!
-//! The engine is immutable once built. It sits behind an `Arc`, so cloning it is a reference
-//! count bump and any number of threads can scan with it at once, each with its own
-//! [`Scanner`](crate::Scanner) holding the scratch space.
+//! This layer knows nothing of scanning. The compiled rules are immutable once built; the
+//! scan layer's [`Engine`](crate::Engine) holds them behind an `Arc`, so any number of threads
+//! scan with them at once, each with its own scratch space.
 
-mod live;
 pub(crate) mod program;
 pub(crate) mod stateful;
-
-pub use live::{LiveEngine, LiveScanner};
 
 use std::sync::Arc;
 
@@ -32,6 +29,7 @@ use regex_automata::meta::Regex;
 use serde::Serialize;
 
 use crate::error::{Diagnostic, Error};
+use crate::limits::Limits;
 use crate::rules::{Kinds, Levels, RuleSet};
 use crate::verdict::Level;
 use program::{AtomList, Interner, Node};
@@ -94,70 +92,179 @@ pub(crate) struct PatternEdges {
     pub letter_end: bool,
 }
 
+/// Compiled rules: the automaton, the regexes, the condition programs and the indexes that
+/// say which rules a hit can make true. Read by the scan, score and monitor layers.
 #[derive(Debug)]
-pub(crate) struct Inner {
+pub(crate) struct Compiled {
     /// The limits the rules were loaded under; scanning reads the message ones.
-    pub limits: crate::Limits,
-    pub automaton: Option<Literals>,
-    pub edges: Box<[PatternEdges]>,
-    pub regexes: Box<[Regex]>,
+    limits: Limits,
+    automaton: Option<Literals>,
+    edges: Box<[PatternEdges]>,
+    regexes: Box<[Regex]>,
     /// Number of literal atoms; regex atom `i` has id `literal_count + i`.
-    pub literal_count: u32,
-    pub rules: Box<[CompiledRule]>,
-    /// CSR: rules triggered by literal atom `a` are `trigger_rules[trigger_start[a]..trigger_start[a+1]]`.
-    pub trigger_start: Box<[u32]>,
-    pub trigger_rules: Box<[u32]>,
-    /// CSR: rules triggered when regex `r` is armed (see `arm_start`).
-    pub regex_trigger_start: Box<[u32]>,
-    pub regex_trigger_rules: Box<[u32]>,
-    /// CSR: the regexes literal pattern `p` arms (is a prefilter literal of).
-    pub arm_start: Box<[u32]>,
-    pub arm_regexes: Box<[u32]>,
+    literal_count: u32,
+    rules: Box<[CompiledRule]>,
+    /// Per literal atom: the rules it triggers.
+    triggers: Rows,
+    /// Per regex: the rules triggered when it is armed.
+    regex_triggers: Rows,
+    /// Per literal pattern: the regexes it arms (is a prefilter literal of).
+    arms: Rows,
     /// Per regex: whether it runs only once armed by a prefilter literal.
-    pub regex_gated: Box<[bool]>,
+    regex_gated: Box<[bool]>,
     /// Per regex: whether every match starts with one of a set of literals, so it runs
-    /// anchored where one of them was found (see `anchor_start`).
-    pub regex_anchored: Box<[bool]>,
-    /// CSR: the regexes whose matches may start where literal pattern `p` was found.
-    pub anchor_start: Box<[u32]>,
-    pub anchor_regexes: Box<[u32]>,
+    /// anchored where one of them was found (see `anchors`).
+    regex_anchored: Box<[bool]>,
+    /// Per literal pattern: the regexes whose matches may start where it was found.
+    anchors: Rows,
     /// Per regex: the fewest bytes a match takes.
-    pub regex_min_len: Box<[u32]>,
+    regex_min_len: Box<[u32]>,
     /// Rules evaluated on every event of their kinds.
-    pub always: Box<[u32]>,
-    /// CSR: the atom lists containing literal atom `a` are
-    /// `list_postings[posting_start[a]..posting_start[a+1]]`.
-    pub posting_start: Box<[u32]>,
-    pub list_postings: Box<[u32]>,
+    always: Box<[u32]>,
+    /// Per literal atom: the atom lists containing it.
+    postings: Rows,
     /// Number of distinct atom lists.
-    pub list_count: u32,
+    list_count: u32,
     /// Windows and sequences, for the monitor.
-    pub stateful: stateful::Program,
-    pub levels: Levels,
-    pub version: Arc<str>,
-    pub stats: Stats,
+    stateful: stateful::Program,
+    levels: Levels,
+    version: Arc<str>,
+    stats: Stats,
 }
 
-/// Compiled rules, ready to scan. Immutable, `Send + Sync`, and cheap to clone.
-///
-/// Scanning needs per-thread scratch space: make one [`Scanner`](crate::Scanner) per thread
-/// with [`Engine::scanner`] and reuse it. [`Engine::scan_text`] is a convenience that makes a
-/// scanner for a single call.
-///
-/// ```
-/// let engine = fanzha::Engine::bundled()?;
-/// let verdict = engine.scan_text("老板，我是做工程的，先帮我出五万的票，钱马上转你");
-/// assert!(verdict.level >= fanzha::Level::Warn);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone)]
-pub struct Engine {
-    pub(crate) inner: Arc<Inner>,
+/// Compressed rows: row `i` is `items[start[i]..start[i + 1]]`. One flat array instead of a
+/// `Vec` per row keeps the indexes the scanner walks per hit small and together in memory.
+#[derive(Debug)]
+struct Rows {
+    start: Box<[u32]>,
+    items: Box<[u32]>,
 }
 
-impl Engine {
+impl Rows {
+    fn new(rows: &[Vec<u32>]) -> Rows {
+        let mut start = Vec::with_capacity(rows.len() + 1);
+        let mut items = Vec::new();
+        for r in rows {
+            start.push(items.len() as u32);
+            items.extend_from_slice(r);
+        }
+        start.push(items.len() as u32);
+        Rows { start: start.into_boxed_slice(), items: items.into_boxed_slice() }
+    }
+
+    #[inline]
+    fn row(&self, i: usize) -> &[u32] {
+        &self.items[self.start[i] as usize..self.start[i + 1] as usize]
+    }
+}
+
+/// What the layers above read of the compiled rules: methods, not fields, so the layout can
+/// change without touching the scanner.
+impl Compiled {
+    /// The limits the rules were loaded under.
+    #[inline]
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+    /// The literal automaton, if there are literals.
+    #[inline]
+    pub(crate) fn automaton(&self) -> Option<&Literals> {
+        self.automaton.as_ref()
+    }
+    /// Literal pattern `p`'s word edges.
+    #[inline]
+    pub(crate) fn edges(&self, p: usize) -> PatternEdges {
+        self.edges[p]
+    }
+    /// The regexes; regex `i` is atom `literal_count() + i`.
+    #[inline]
+    pub(crate) fn regexes(&self) -> &[Regex] {
+        &self.regexes
+    }
+    /// Number of literal atoms.
+    #[inline]
+    pub(crate) fn literal_count(&self) -> u32 {
+        self.literal_count
+    }
+    /// The rules, in rule-id order.
+    #[inline]
+    pub(crate) fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+    /// The rules literal atom `atom` can make true.
+    #[inline]
+    pub(crate) fn triggered_by(&self, atom: usize) -> &[u32] {
+        self.triggers.row(atom)
+    }
+    /// The rules regex `r` can make true once armed.
+    #[inline]
+    pub(crate) fn triggered_by_regex(&self, r: usize) -> &[u32] {
+        self.regex_triggers.row(r)
+    }
+    /// The regexes literal pattern `p` arms.
+    #[inline]
+    pub(crate) fn armed_by(&self, p: usize) -> &[u32] {
+        self.arms.row(p)
+    }
+    /// The regexes whose matches may start where literal pattern `p` was found.
+    #[inline]
+    pub(crate) fn anchored_at(&self, p: usize) -> &[u32] {
+        self.anchors.row(p)
+    }
+    /// Whether regex `r` runs only once armed.
+    #[inline]
+    pub(crate) fn regex_gated(&self, r: usize) -> bool {
+        self.regex_gated[r]
+    }
+    /// Whether regex `r` runs anchored at its prefix literals.
+    #[inline]
+    pub(crate) fn regex_anchored(&self, r: usize) -> bool {
+        self.regex_anchored[r]
+    }
+    /// The fewest bytes a match of regex `r` takes.
+    #[inline]
+    pub(crate) fn regex_min_len(&self, r: usize) -> u32 {
+        self.regex_min_len[r]
+    }
+    /// Rules evaluated on every event of their kinds.
+    #[inline]
+    pub(crate) fn always(&self) -> &[u32] {
+        &self.always
+    }
+    /// The atom lists containing literal atom `atom`.
+    #[inline]
+    pub(crate) fn lists_containing(&self, atom: usize) -> &[u32] {
+        self.postings.row(atom)
+    }
+    /// Number of distinct atom lists.
+    #[inline]
+    pub(crate) fn list_count(&self) -> u32 {
+        self.list_count
+    }
+    /// Windows and sequences, for the monitor.
+    #[inline]
+    pub(crate) fn stateful(&self) -> &stateful::Program {
+        &self.stateful
+    }
+    /// Score thresholds.
+    #[inline]
+    pub(crate) fn levels(&self) -> Levels {
+        self.levels
+    }
+    /// The rule-set version.
+    #[inline]
+    pub(crate) fn version(&self) -> &Arc<str> {
+        &self.version
+    }
+    /// Figures about the compiled rules.
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+impl Compiled {
     /// Compiles a rule set.
-    pub fn new(rules: &RuleSet) -> Result<Engine, Error> {
+    pub(crate) fn new(rules: &RuleSet) -> Result<Compiled, Error> {
         let mut interner = Interner::default();
         let mut compiled = Vec::with_capacity(rules.rules.len());
         for r in &rules.rules {
@@ -169,7 +276,7 @@ impl Engine {
             compiled.push((r, when, counters));
         }
 
-        // Regexes are gated by literal prefilters (DESIGN.md): the literals one of which every
+        // Regexes are gated by literal prefilters (docs/INTERNALS.md): the literals one of which every
         // match must start (or end) with join the automaton, and a regex runs only on messages
         // where one of them was found. Regexes without such literals run on every message.
         let mut gates: Vec<Option<Vec<u32>>> = Vec::with_capacity(interner.regexes.len());
@@ -309,11 +416,6 @@ impl Engine {
                 postings[a as usize].push(id as u32);
             }
         }
-        let (posting_start, list_postings) = csr(&postings);
-        let (trigger_start, trigger_rules) = csr(&triggers);
-        let (regex_trigger_start, regex_trigger_rules) = csr(&regex_triggers);
-        let (arm_start, arm_regexes) = csr(&arms);
-        let (anchor_start, anchor_regexes) = csr(&anchors);
 
         let stateful = stateful::Program::new(rules, &out_rules);
         let stats = Stats {
@@ -326,98 +428,28 @@ impl Engine {
             windows: stateful.windows.len(),
             sequences: stateful.sequences.len(),
         };
-        Ok(Engine {
-            inner: Arc::new(Inner {
-                limits,
-                automaton,
-                edges,
-                regexes: regexes.into_boxed_slice(),
-                literal_count,
-                rules: out_rules.into_boxed_slice(),
-                trigger_start,
-                trigger_rules,
-                regex_trigger_start,
-                regex_trigger_rules,
-                arm_start,
-                arm_regexes,
-                regex_gated,
-                regex_anchored,
-                anchor_start,
-                anchor_regexes,
-                regex_min_len: regex_min_len.into_boxed_slice(),
-                always: always.into_boxed_slice(),
-                posting_start,
-                list_postings,
-                list_count: interner.lists.len() as u32,
-                stateful,
-                levels: rules.levels,
-                version: Arc::from(rules.version().as_str()),
-                stats,
-            }),
+        Ok(Compiled {
+            limits,
+            automaton,
+            edges,
+            regexes: regexes.into_boxed_slice(),
+            literal_count,
+            rules: out_rules.into_boxed_slice(),
+            triggers: Rows::new(&triggers),
+            regex_triggers: Rows::new(&regex_triggers),
+            arms: Rows::new(&arms),
+            regex_gated,
+            regex_anchored,
+            anchors: Rows::new(&anchors),
+            regex_min_len: regex_min_len.into_boxed_slice(),
+            always: always.into_boxed_slice(),
+            postings: Rows::new(&postings),
+            list_count: interner.lists.len() as u32,
+            stateful,
+            levels: rules.levels,
+            version: Arc::from(rules.version().as_str()),
+            stats,
         })
-    }
-
-    /// The limits the rules were loaded under (see [`RuleSet::limits`]).
-    pub fn limits(&self) -> crate::Limits {
-        self.inner.limits
-    }
-
-    /// The engine for the bundled packs.
-    pub fn bundled() -> Result<Engine, Error> {
-        Engine::new(&RuleSet::bundled()?)
-    }
-
-    /// Figures about this engine.
-    pub fn stats(&self) -> &Stats {
-        &self.inner.stats
-    }
-
-    /// The rule-set version this engine was compiled from.
-    pub fn version(&self) -> &str {
-        &self.inner.version
-    }
-
-    /// Score thresholds.
-    pub fn levels(&self) -> Levels {
-        self.inner.levels
-    }
-
-    /// A scanner: per-thread scratch space for scanning with this engine.
-    pub fn scanner(&self) -> crate::Scanner {
-        crate::Scanner::new(self.clone())
-    }
-
-    /// Scans one text. Allocates a scanner per call: in a loop, use [`Engine::scanner`].
-    pub fn scan_text(&self, text: &str) -> crate::Verdict {
-        self.scanner().scan_text(text)
-    }
-
-    /// Scans one event. Allocates a scanner per call: in a loop, use [`Engine::scanner`].
-    /// Window and sequence rules need the events around this one: a
-    /// [`Monitor`](crate::Monitor) scores them; scanning one event never reports them.
-    pub fn scan(&self, event: &crate::Event) -> crate::Verdict {
-        self.scanner().scan(event)
-    }
-
-    /// Scans a batch of events on the rayon thread pool and returns their verdicts in input
-    /// order. Scoring here is stateless, so the verdicts are the same for any number of
-    /// threads.
-    ///
-    /// ```
-    /// let engine = fanzha::Engine::bundled()?;
-    /// let events: Vec<fanzha::Event> =
-    ///     ["老板先出票，钱等下转你", "来两份酸辣粉"].into_iter().map(fanzha::Event::message).collect();
-    /// let verdicts = engine.scan_batch(&events);
-    /// assert!(verdicts[0].level >= fanzha::Level::Warn);
-    /// assert_eq!(verdicts[1].level, fanzha::Level::None);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn scan_batch(&self, events: &[crate::Event]) -> Vec<crate::Verdict> {
-        use rayon::prelude::*;
-        // Work is split into runs of at least this many events so each split pays for one
-        // scanner (its scratch is sized by the number of atoms) over many events.
-        const MIN_RUN: usize = 256;
-        events.par_iter().with_min_len(MIN_RUN).map_init(|| self.scanner(), |s, e| s.scan(e)).collect()
     }
 }
 
@@ -441,37 +473,23 @@ fn trigger_list<'a>(when: &'a Node, literals: &[String], literal_count: u32) -> 
         .map(|l| &l.atoms[..])
 }
 
-/// Compressed rows: `start[i]..start[i+1]` indexes the items of row `i` in the flat array.
-fn csr(rows: &[Vec<u32>]) -> (Box<[u32]>, Box<[u32]>) {
-    let mut start = Vec::with_capacity(rows.len() + 1);
-    let mut flat = Vec::new();
-    for r in rows {
-        start.push(flat.len() as u32);
-        flat.extend_from_slice(r);
-    }
-    start.push(flat.len() as u32);
-    (start.into_boxed_slice(), flat.into_boxed_slice())
-}
-
-/// Literals one of which every match of `pattern` starts with, when there are few enough to
-/// be a useful gate and none is empty.
 /// How a regex is prefiltered by literals found in the message.
 #[derive(Debug, PartialEq)]
-struct Gate {
+pub(crate) struct Gate {
     /// One of these must be found for the regex to run: its prefixes or its suffixes,
     /// whichever set is more selective.
-    arm: Option<Vec<String>>,
+    pub(crate) arm: Option<Vec<String>>,
     /// Its prefixes: a match starts where one was found, so it runs anchored there.
-    anchor: Option<Vec<String>>,
+    pub(crate) anchor: Option<Vec<String>>,
     /// The fewest bytes a match takes.
-    min_len: usize,
+    pub(crate) min_len: usize,
 }
 
 /// The gate of a regex: it is armed by the better of its prefix and suffix literals (the set
 /// whose shortest literal is longest, as a literal of one digit or letter is found in most
 /// messages and gates nothing), and runs anchored at its prefixes. `[0-9]+万` is armed by
 /// `0万`…`9万` and anchored at digits; `先出.{0,6}票` is armed and anchored by `先出`.
-fn regex_gate(pattern: &str) -> Gate {
+pub(crate) fn regex_gate(pattern: &str) -> Gate {
     use regex_syntax::hir::literal::ExtractKind;
     let shortest = |l: &Vec<String>| l.iter().map(String::len).min().unwrap_or(0);
     let min_len = regex_syntax::Parser::new()
@@ -523,80 +541,4 @@ fn compile_error(message: String) -> Error {
         rule: None,
         message,
     }])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn engine(rules: &str) -> Engine {
-        let src = format!("[pack]\nid = \"t\"\nversion = \"1\"\npinyin = false\n{rules}");
-        Engine::new(&RuleSet::from_str("t.toml", &src).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn literals_are_shared_between_rules_and_triggers_index_them() {
-        let e = engine(
-            "[[rule]]\nid = \"t.a\"\ntitle = \"a\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"先出票\", \"转账\"] }\n\
-             [[rule]]\nid = \"t.b\"\ntitle = \"b\"\ncategory = \"c\"\npoints = 1\nwhen = { all = [\"先出票\", \"截图\"] }\n",
-        );
-        let s = e.stats();
-        assert_eq!((s.rules, s.literals, s.regexes, s.always_evaluated), (2, 3, 0, 0));
-        // 先出票 triggers both rules; 转账 triggers t.a, whose `any` may hold without 先出票;
-        // 截图 triggers nothing, as t.b needs 先出票 too and the longer literal is the rarer.
-        let inner = &e.inner;
-        assert_eq!(inner.literal_count, 3);
-        let rules_of = |a: usize| (inner.trigger_start[a + 1] - inner.trigger_start[a]) as usize;
-        // Literal ids follow first use: 先出票 0, 转账 1, 截图 2.
-        assert_eq!((rules_of(0), rules_of(1), rules_of(2)), (2, 1, 0));
-        let mut s = e.scanner();
-        assert_eq!(s.scan_text("先出票，截图给你").hits.len(), 2);
-        assert_eq!(s.scan_text("截图给你").hits.len(), 0);
-    }
-
-    #[test]
-    fn rules_without_a_required_literal_are_always_evaluated() {
-        let e = engine(
-            "[[rule]]\nid = \"t.amount\"\ntitle = \"a\"\ncategory = \"c\"\npoints = 1\nwhen = { amount = { ge = 5000 } }\n\
-             [[rule]]\nid = \"t.regex\"\ntitle = \"r\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"/\\\\d{11}/\"] }\n\
-             [[rule]]\nid = \"t.either\"\ntitle = \"e\"\ncategory = \"e\"\npoints = 1\nwhen = { any_of = [{ any = [\"x票\"] }, { amount = { ge = 1 } }] }\n\
-             [[rule]]\nid = \"t.lit\"\ntitle = \"l\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"x票\"], amount = { ge = 1 } }\n",
-        );
-        assert_eq!(e.stats().always_evaluated, 3);
-        let v = e.scan_text("打给13800138000共五千元");
-        let rules: Vec<&str> = v.hits.iter().map(|h| &*h.rule).collect();
-        assert_eq!(rules, ["t.amount", "t.either", "t.regex"]);
-    }
-
-    #[test]
-    fn regexes_with_literal_prefixes_are_gated() {
-        let e = engine(
-            "[[rule]]\nid = \"t.gated\"\ntitle = \"g\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"/(转|汇)[两二三0-9]+万?/\"] }\n",
-        );
-        assert_eq!(e.stats().always_evaluated, 0);
-        let strings = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let g = regex_gate("(转|汇)[两二三0-9]+");
-        assert_eq!((&g.arm, &g.anchor), (&strings(&["汇", "转"]), &strings(&["汇", "转"])));
-        assert_eq!(regex_gate("\\d{11}").arm, None);
-        assert_eq!(regex_gate("a*b").arm, strings(&["a", "b"]));
-        // A suffix arms better than a digit: `万` is rare, digits are everywhere; the digits
-        // still say where to run it.
-        let g = regex_gate("[0-9]+(\\.[0-9]+)?万");
-        let wan = g.arm.unwrap();
-        assert!(wan.len() == 10 && wan.iter().all(|l| l.ends_with('万')), "{wan:?}");
-        assert_eq!(g.anchor.map(|a| a.len()), Some(10));
-        assert_eq!(g.min_len, 4);
-        assert_eq!(regex_gate("1[3-9][0-9]{9}").arm.map(|a| a.len()), Some(7));
-        let mut s = engine(
-            "[[rule]]\nid = \"t.wan\"\ntitle = \"w\"\ncategory = \"c\"\npoints = 1\nwhen = { any = [\"/[0-9]+万/\"] }\n",
-        )
-        .scanner();
-        assert_eq!(s.scan_text("转12万给你").hits[0].evidence, ["12万"]);
-        assert_eq!(s.scan_text("转12块给你").hits.len(), 0);
-        let mut s = e.scanner();
-        assert_eq!(s.scan_text("先转2万").hits.len(), 1);
-        assert_eq!(s.scan_text("先转帐").hits.len(), 0);
-        assert_eq!(s.scan_text("汇三万过去").hits[0].evidence, ["汇三万"]);
-        assert_eq!(s.scan_text("两万").hits.len(), 0);
-    }
 }

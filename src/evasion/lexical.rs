@@ -135,7 +135,7 @@ fn simplified(text: &str) -> Vec<char> {
             if !is_han(c) {
                 return c;
             }
-            let f = crate::fold(c.encode_utf8(&mut [0; 4]));
+            let f = crate::normalize::fold(c.encode_utf8(&mut [0; 4]));
             let mut it = f.chars();
             match (it.next(), it.next()) {
                 (Some(d), None) if is_han(d) => d,

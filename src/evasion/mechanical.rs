@@ -355,7 +355,7 @@ mod tests {
         for seed in 0..20 {
             for text in ["先转5万", "订单号12 号桌", "转账20000元", "验证码 0386"] {
                 let circled = circled_numerals(text, seed);
-                assert_eq!(crate::fold(&circled), crate::fold(text), "{circled}");
+                assert_eq!(crate::normalize::fold(&circled), crate::normalize::fold(text), "{circled}");
             }
         }
     }
@@ -366,7 +366,7 @@ mod tests {
             for text in ["老板先出票，钱马上转你", "加vx 聊"] {
                 for f in [spacing, symbols, zero_width, bidi, emoji, full_width, traditional] {
                     let t = f(text, seed);
-                    assert_eq!(crate::fold(&t), crate::fold(text), "{t:?}");
+                    assert_eq!(crate::normalize::fold(&t), crate::normalize::fold(text), "{t:?}");
                 }
             }
         }

@@ -40,8 +40,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::compile::Engine;
 use crate::rules::RuleSet;
+use crate::scan::Engine;
 use crate::verdict::Level;
 
 pub use lexical::SLANG;
@@ -368,7 +368,7 @@ impl Report {
             .collect();
         for rule in &rules.rules {
             for (text, _) in &rule.examples_match {
-                let hits = |v: &crate::Verdict| v.hits.iter().any(|h| *h.rule == *rule.id);
+                let hits = |v: &crate::verdict::Verdict| v.hits.iter().any(|h| *h.rule == *rule.id);
                 if !hits(&scanner.scan_text(text)) {
                     // A failing example: `fanzha test` reports it; it measures nothing here.
                     continue;
@@ -424,7 +424,7 @@ impl Report {
         }
     }
 
-    fn check_one(&mut self, scanner: &mut crate::Scanner, source: &str, text: &str) {
+    fn check_one(&mut self, scanner: &mut crate::scan::Scanner, source: &str, text: &str) {
         self.quiet_texts += 1;
         if scanner.scan_text(text).level >= Level::Warn {
             // Already loud as written: not what this check is about.

@@ -21,7 +21,12 @@
 //! The shards are fixed in number, and each handles its keys in input order, so the verdicts
 //! are the same for any number of threads.
 
+mod clock;
+mod merge;
 mod state;
+
+pub use clock::{Placement, StreamClock};
+pub use merge::{Observed, StatefulHit};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,11 +34,12 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use crate::compile::stateful::{Matcher, Program};
-use crate::compile::{Engine, Inner};
+use crate::compile::Compiled;
 use crate::event::{Event, FieldValue};
-use crate::partition::{fnv, Observed, Partitioning, Placement, StatefulHit, StreamClock};
-use crate::scan::{min_level, score, Evaluation, Scanner};
-use crate::verdict::{Hit, Verdict};
+use crate::partition::{fnv, Partitioning};
+use crate::scan::Engine;
+use crate::score::{finish, Evaluation};
+use crate::verdict::Verdict;
 use state::{Entry, Seen, Shard};
 
 /// Shards of state. Fixed, so that caps per shard, and with them every verdict, do not depend
@@ -144,7 +150,6 @@ pub struct Monitor {
     /// cut the stream: step 3 of a batch runs before step 4 of the same batch but after
     /// step 4 of the batch before, and shared caps or idle drops would see that.
     shards: Box<[Mutex<Shard>]>,
-    scanners: Vec<Mutex<Scanner>>,
     /// Times, lateness and positions: the latest event time seen, events and late events.
     clock: StreamClock,
     /// The partition whose key values this monitor keeps state for; `None`: all of them.
@@ -165,7 +170,7 @@ type Fired = Vec<(u32, Vec<String>)>;
 /// A batch being observed: the events and what steps 1 and 2 made of them.
 #[derive(Clone, Copy)]
 struct Batch<'a> {
-    inner: &'a Inner,
+    inner: &'a Compiled,
     events: &'a [Event],
     placed: &'a [Placed],
     evaluations: &'a [Evaluation],
@@ -206,7 +211,6 @@ impl Monitor {
             engine,
             config,
             shards: (0..2 * SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            scanners: Vec::new(),
             clock,
             partition: None,
             keep_duplicates: false,
@@ -242,9 +246,9 @@ impl Monitor {
     /// Replaces the engine (a reload). State of window and sequence rules that the new rule
     /// set keeps unchanged (same id, same definition) carries over; the rest is dropped.
     pub fn set_engine(&mut self, engine: Engine) {
-        let old = &self.engine.inner.stateful;
-        let new = &engine.inner.stateful;
-        let (old_rules, new_rules) = (&self.engine.inner.rules, &engine.inner.rules);
+        let old = self.engine.inner.stateful();
+        let new = &engine.inner.stateful();
+        let (old_rules, new_rules) = (&self.engine.inner.rules(), &engine.inner.rules());
         // Where each old rule's state goes: the new rule of the same id and definition.
         let windows = carry(&old.windows, &new.windows, |o, n| {
             new_rules[n.rule as usize].id == old_rules[o.rule as usize].id && n.definition == o.definition
@@ -260,7 +264,6 @@ impl Monitor {
             lock(shard).remap(&windows, &sequences, &trackers);
         }
         self.engine = engine;
-        self.scanners.clear();
     }
 
     /// Scores one event.
@@ -295,9 +298,9 @@ impl Monitor {
     fn score(&mut self, events: &[Event], placed: Vec<Placed>, partials: bool) -> Vec<Observed> {
         let inner = Arc::clone(&self.engine.inner);
         let parallel = events.len() >= PARALLEL_FROM;
-        let evaluations = self.evaluate(&inner, events, parallel);
+        let evaluations = self.evaluate(events, parallel);
         let mut found: Vec<Vec<Found>> = Vec::new();
-        if !inner.stateful.is_empty() {
+        if !inner.stateful().is_empty() {
             let batch = Batch { inner: &inner, events, placed: &placed, evaluations: &evaluations, parallel };
             let (windows, hit_rules) = self.run_windows(&batch);
             let sequences = self.run_sequences(&batch, &hit_rules, &windows);
@@ -318,7 +321,7 @@ impl Monitor {
                 fired
                     .iter()
                     .map(|(r, events)| StatefulHit {
-                        rule: inner.rules[*r as usize].id.to_string(),
+                        rule: inner.rules()[*r as usize].id.to_string(),
                         events: events.clone(),
                     })
                     .collect()
@@ -382,27 +385,19 @@ impl Monitor {
         }
     }
 
-    /// Step 2: every event scanned on its own, in parallel, one scanner per worker.
-    fn evaluate(&mut self, inner: &Arc<Inner>, events: &[Event], parallel: bool) -> Vec<Evaluation> {
-        let workers = if parallel { rayon::current_num_threads().max(1) } else { 1 };
-        if self.scanners.len() < workers {
-            self.scanners.resize_with(workers, || Mutex::new(self.engine.scanner()));
-        }
-        let scanners = &self.scanners;
+    /// Step 2: every event scanned on its own, in parallel, with scratch from the engine's
+    /// pool for each run of events.
+    fn evaluate(&self, events: &[Event], parallel: bool) -> Vec<Evaluation> {
         if !parallel {
-            let mut scanner = lock(&scanners[0]);
-            return events
-                .iter()
-                .map(|e| scanner.scratch.evaluate(inner, e.text(), e.kind(), Some(e)))
-                .collect();
+            let mut scanner = self.engine.scanner();
+            return events.iter().map(|e| scanner.evaluate(e)).collect();
         }
         let chunks: Vec<Vec<Evaluation>> = events
             .par_chunks(CHUNK)
-            .map(|chunk| {
-                let worker = rayon::current_thread_index().unwrap_or(0) % scanners.len();
-                let mut scanner = lock(&scanners[worker]);
-                chunk.iter().map(|e| scanner.scratch.evaluate(inner, e.text(), e.kind(), Some(e))).collect()
-            })
+            .map_init(
+                || self.engine.scanner(),
+                |scanner, chunk| chunk.iter().map(|e| scanner.evaluate(e)).collect(),
+            )
             .collect();
         chunks.into_iter().flatten().collect()
     }
@@ -411,7 +406,7 @@ impl Monitor {
     /// that hit it so far (stateless and window hits), for the sequences.
     fn run_windows(&self, batch: &Batch) -> (Vec<Vec<Found>>, Vec<Vec<u32>>) {
         let Batch { inner, evaluations, .. } = *batch;
-        let prog = &inner.stateful;
+        let prog = inner.stateful();
         let owned = self.owner();
         let tasks = shard_tasks(batch, |i, event, key, tasks| {
             // Windows first: they ask whether a value is new before this event records it.
@@ -449,7 +444,7 @@ impl Monitor {
         window_found: &[Vec<Found>],
     ) -> Vec<Vec<Found>> {
         let Batch { inner, evaluations, .. } = *batch;
-        let prog = &inner.stateful;
+        let prog = inner.stateful();
         if prog.sequences.is_empty() {
             return Vec::new();
         }
@@ -497,7 +492,7 @@ impl Monitor {
     ) -> Vec<Vec<Found>> {
         let parallel = batch.parallel;
         let cx = ShardContext {
-            prog: &batch.inner.stateful,
+            prog: batch.inner.stateful(),
             events: batch.events,
             placed: batch.placed,
             first_seen,
@@ -702,59 +697,6 @@ fn complete<'a>(
     }
     chain.reverse();
     Some(chain)
-}
-
-/// Step 5: an event's stateless hits and its window and sequence hits, scored.
-pub(crate) fn finish(
-    inner: &Inner,
-    mut e: Evaluation,
-    fired: Vec<(u32, Vec<String>)>,
-    keep_duplicates: bool,
-) -> Verdict {
-    for (rule, events) in fired {
-        let r = &inner.rules[rule as usize];
-        let own = e.passed.iter().position(|p| p.rule == rule);
-        let mut hit = match own {
-            Some(i) => {
-                e.cap_level = min_level(e.cap_level, e.passed[i].max_level);
-                e.passed[i].hit.clone()
-            }
-            // A sequence without a `when`: its evidence is what its last step saw here.
-            None => {
-                let (mut evidence, mut spans) = (Vec::new(), Vec::new());
-                let prog = &inner.stateful;
-                if let Some(q) = prog.sequences.iter().find(|q| q.rule == rule) {
-                    let last = &q.steps[q.steps.len() - 1];
-                    for (hr, h) in &e.hits {
-                        let matches = match last.matcher {
-                            Matcher::Rule(x) => x as usize == *hr,
-                            Matcher::Category(c) => prog.rule_category[*hr] == c,
-                            Matcher::Own => false,
-                        };
-                        if matches {
-                            for (ev, sp) in h.evidence.iter().zip(&h.spans) {
-                                if !spans.contains(sp) {
-                                    evidence.push(ev.clone());
-                                    spans.push(*sp);
-                                }
-                            }
-                        }
-                    }
-                }
-                Hit {
-                    rule: r.id.clone(),
-                    category: r.category.clone(),
-                    score: r.points,
-                    evidence,
-                    spans,
-                    events: Vec::new(),
-                }
-            }
-        };
-        hit.events = events;
-        e.hits.push((rule as usize, hit));
-    }
-    score(inner, e.hits, e.cap_level, keep_duplicates)
 }
 
 /// Each shard's tasks for a batch, in input order: `make(i, event, key buffer, tasks)` adds

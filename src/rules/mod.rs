@@ -8,7 +8,6 @@
 //! column.
 
 mod bundled;
-mod examples;
 mod format;
 mod load;
 
@@ -16,7 +15,6 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use examples::{ExampleFailure, ExampleReport};
 pub use load::RuleSetBuilder;
 
 use crate::error::Error;
@@ -36,31 +34,6 @@ pub struct Levels {
 impl Default for Levels {
     fn default() -> Levels {
         Levels { notice: 30, warn: 60, block: 100 }
-    }
-}
-
-impl Levels {
-    /// The level a score earns.
-    pub fn level(&self, score: u32) -> Level {
-        if score >= self.block {
-            Level::Block
-        } else if score >= self.warn {
-            Level::Warn
-        } else if score >= self.notice {
-            Level::Notice
-        } else {
-            Level::None
-        }
-    }
-
-    /// The highest score that stays at `level` or below.
-    pub(crate) fn ceiling(&self, level: Level) -> u32 {
-        match level {
-            Level::None => self.notice.saturating_sub(1),
-            Level::Notice => self.warn.saturating_sub(1),
-            Level::Warn => self.block.saturating_sub(1),
-            Level::Block => u32::MAX,
-        }
     }
 }
 
@@ -327,7 +300,7 @@ pub struct RuleSet {
     pub(crate) packs: Vec<PackInfo>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) levels: Levels,
-    pub(crate) limits: crate::Limits,
+    pub(crate) limits: crate::limits::Limits,
 }
 
 impl RuleSet {
@@ -372,7 +345,7 @@ impl RuleSet {
     }
 
     /// The limits the set was loaded under; the engine compiled from it keeps them.
-    pub fn limits(&self) -> crate::Limits {
+    pub fn limits(&self) -> crate::limits::Limits {
         self.limits
     }
 

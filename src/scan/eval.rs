@@ -2,7 +2,7 @@
 
 use super::Scratch;
 use crate::compile::program::{AtomList, Node};
-use crate::compile::Inner;
+use crate::compile::Compiled;
 use crate::event::{Event, FieldValue};
 use crate::rules::{FieldCmp, Scalar};
 
@@ -12,23 +12,23 @@ use crate::rules::{FieldCmp, Scalar};
 const NEAR_BUDGET: usize = 100_000;
 
 impl Scratch {
-    pub(super) fn present(&mut self, inner: &Inner, atom: u32) -> bool {
+    pub(super) fn present(&mut self, inner: &Compiled, atom: u32) -> bool {
         !self.atom_hits(inner, atom).is_empty()
     }
 
     /// Whether any atom of a list appears: one look-up for the literals (the list was marked
     /// when its literals were found), and the regexes, run only when asked for.
-    pub(super) fn any_present(&mut self, inner: &Inner, list: &AtomList) -> bool {
+    pub(super) fn any_present(&mut self, inner: &Compiled, list: &AtomList) -> bool {
         if self.list_stamp[list.id as usize] == self.stamp {
             return true;
         }
-        let split = list.atoms.partition_point(|&a| a < inner.literal_count);
+        let split = list.atoms.partition_point(|&a| a < inner.literal_count());
         list.atoms[split..].iter().any(|&a| self.present(inner, a))
     }
 
     /// Appends the atoms of a list that appear, literals first.
-    pub(super) fn present_atoms(&mut self, inner: &Inner, list: &AtomList, out: &mut Vec<u32>) {
-        let split = list.atoms.partition_point(|&a| a < inner.literal_count);
+    pub(super) fn present_atoms(&mut self, inner: &Compiled, list: &AtomList, out: &mut Vec<u32>) {
+        let split = list.atoms.partition_point(|&a| a < inner.literal_count());
         let (literals, regexes) = list.atoms.split_at(split);
         if self.list_stamp[list.id as usize] == self.stamp {
             // A set holds thousands of spellings, a message hits a handful of literals:
@@ -46,7 +46,7 @@ impl Scratch {
         }
     }
 
-    pub(super) fn eval(&mut self, inner: &Inner, node: &Node, event: Option<&Event>) -> bool {
+    pub(super) fn eval(&mut self, inner: &Compiled, node: &Node, event: Option<&Event>) -> bool {
         match node {
             Node::Any(atoms) => self.any_present(inner, atoms),
             Node::All(slots) => slots.iter().all(|s| self.any_present(inner, s)),
@@ -60,7 +60,7 @@ impl Scratch {
         }
     }
 
-    fn near(&mut self, inner: &Inner, groups: &[AtomList], within: u32, ordered: bool) -> bool {
+    fn near(&mut self, inner: &Compiled, groups: &[AtomList], within: u32, ordered: bool) -> bool {
         // Every group must appear at all: a look-up per list, before gathering positions and
         // indexing characters for the first groups only to find a later one absent.
         if !groups.iter().all(|g| self.any_present(inner, g)) {
@@ -273,7 +273,9 @@ fn field_holds(f: &FieldCmp, event: Option<&Event>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Engine, Event, RuleSet};
+    use crate::event::Event;
+    use crate::rules::RuleSet;
+    use crate::scan::Engine;
 
     fn engine(when: &str) -> Engine {
         let src = format!(

@@ -4,14 +4,17 @@
 //! A [`Scanner`] owns the scratch space of one thread. Buffers grow to the longest message
 //! seen and are then reused, so a message that hits nothing costs no allocation.
 
+mod engine;
 mod eval;
 
-use std::sync::Arc;
+pub use engine::Engine;
 
-use crate::compile::{Engine, Inner};
+use crate::compile::Compiled;
 use crate::event::{Event, EventKind};
+use crate::limits::Limits;
 use crate::normalize::amount::{find_amounts, Amount};
 use crate::normalize::Folded;
+use crate::score::{min_level, score, Evaluation, Passed};
 use crate::verdict::{Hit, Level, Verdict};
 
 /// One occurrence of an atom in the folded text.
@@ -37,15 +40,15 @@ pub(crate) struct AtomHit {
 #[derive(Debug)]
 pub struct Scanner {
     engine: Engine,
-    /// The monitor evaluates through it with the engine it holds, which may be newer.
-    pub(crate) scratch: Scratch,
+    scratch: Scratch,
     /// Keep hits that repeat another hit's evidence (for running rule examples, which ask
     /// whether each rule fired, not what the verdict counts).
     pub(crate) keep_duplicates: bool,
 }
 
 /// The scanner's buffers, apart from its engine so that scanning can borrow both at once.
-#[derive(Debug)]
+/// The default is empty and allocates nothing (what a dropped scanner leaves behind).
+#[derive(Debug, Default)]
 pub(crate) struct Scratch {
     folded: Folded,
     hits: Vec<AtomHit>,
@@ -88,13 +91,24 @@ pub(crate) struct Scratch {
 }
 
 impl Scanner {
-    /// A scanner for `engine`.
+    /// A scanner for `engine`, with scratch from its pool: the same as [`Engine::scanner`].
     pub fn new(engine: Engine) -> Scanner {
-        let atoms = engine.inner.literal_count as usize + engine.inner.regexes.len();
-        let rules = engine.inner.rules.len();
-        let regexes = engine.inner.regexes.len();
-        let lists = engine.inner.list_count as usize;
-        let scratch = Scratch {
+        engine.scanner()
+    }
+
+    fn with_scratch(engine: Engine, scratch: Scratch) -> Scanner {
+        Scanner { engine, scratch, keep_duplicates: false }
+    }
+}
+
+impl Scratch {
+    /// Empty buffers sized for `inner`'s atoms, lists, regexes and rules.
+    fn new(inner: &Compiled) -> Scratch {
+        let atoms = inner.literal_count() as usize + inner.regexes().len();
+        let rules = inner.rules().len();
+        let regexes = inner.regexes().len();
+        let lists = inner.list_count() as usize;
+        Scratch {
             folded: Folded::new(),
             hits: Vec::new(),
             hit_atoms: Vec::new(),
@@ -119,10 +133,11 @@ impl Scanner {
             near_atoms: Vec::new(),
             near_reach: Vec::new(),
             near_next: Vec::new(),
-        };
-        Scanner { engine, scratch, keep_duplicates: false }
+        }
     }
+}
 
+impl Scanner {
     /// The engine this scanner scans with.
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -154,6 +169,20 @@ impl Scanner {
         self.scratch.skip_markers = false;
         score(inner, e.hits, e.cap_level, self.keep_duplicates)
     }
+
+    /// Evaluates an event before scoring, for the monitor, which adds the hits of windows and
+    /// sequences before it scores.
+    pub(crate) fn evaluate(&mut self, event: &Event) -> Evaluation {
+        self.scratch.evaluate(&self.engine.inner, event.text(), event.kind(), Some(event))
+    }
+}
+
+impl Drop for Scanner {
+    /// Gives the scratch back to the engine's pool for the next scanner.
+    fn drop(&mut self) {
+        let scratch = std::mem::take(&mut self.scratch);
+        self.engine.give_back(scratch);
+    }
 }
 
 impl Scratch {
@@ -174,17 +203,17 @@ impl Scratch {
     /// Evaluates every candidate rule on one event, before scoring: the stateless hits, the
     /// level cap from counter-evidence, and the stateful rules whose `when` held.
     ///
-    /// A text longer than [`Limits::message_bytes`](crate::Limits::message_bytes) is
+    /// A text longer than [`Limits::message_bytes`](Limits::message_bytes) is
     /// evaluated in overlapping pieces, so scratch memory stays bounded by the limit; a rule
     /// hits if it hits in any piece, with the spans of every piece it hit in.
     pub(crate) fn evaluate(
         &mut self,
-        inner: &Inner,
+        inner: &Compiled,
         text: &str,
         kind: EventKind,
         event: Option<&Event>,
     ) -> Evaluation {
-        let size = inner.limits.message_bytes.max(2 * crate::Limits::WINDOW_OVERLAP);
+        let size = inner.limits().message_bytes.max(2 * Limits::WINDOW_OVERLAP);
         if text.len() <= size {
             return self.evaluate_piece(inner, text, kind, event);
         }
@@ -193,11 +222,11 @@ impl Scratch {
         loop {
             let end = floor_char_boundary(text, start + size);
             let piece = self.evaluate_piece(inner, &text[start..end], kind, event);
-            merge(&mut out, piece, chars_before, PIECES_SPANS * inner.limits.spans_per_hit);
+            merge(&mut out, piece, chars_before, PIECES_SPANS * inner.limits().spans_per_hit);
             if end == text.len() {
                 return out;
             }
-            let next = floor_char_boundary(text, end - crate::Limits::WINDOW_OVERLAP);
+            let next = floor_char_boundary(text, end - Limits::WINDOW_OVERLAP);
             chars_before += text[start..next].chars().count();
             start = next;
         }
@@ -205,7 +234,7 @@ impl Scratch {
 
     fn evaluate_piece(
         &mut self,
-        inner: &Inner,
+        inner: &Compiled,
         text: &str,
         kind: EventKind,
         event: Option<&Event>,
@@ -218,7 +247,7 @@ impl Scratch {
         let mut out = Evaluation::default();
         for ci in 0..self.candidates.len() {
             let r = self.candidates[ci] as usize;
-            let rule = &inner.rules[r];
+            let rule = &inner.rules()[r];
             if self.skip_markers
                 && rule.points == 0
                 && !rule.stateful
@@ -273,30 +302,28 @@ impl Scratch {
     }
 
     /// Runs the automaton and groups hits by atom.
-    fn find_literals(&mut self, inner: &Inner) {
+    fn find_literals(&mut self, inner: &Compiled) {
         self.hits.clear();
         self.hit_atoms.clear();
         self.armed.clear();
         self.gate_hits.clear();
         self.gate_sorted = false;
-        let Some(ac) = &inner.automaton else { return };
+        let Some(ac) = inner.automaton() else { return };
         let text = self.folded.as_str();
         let bytes = text.as_bytes();
         for m in ac.0.find_overlapping_iter(text) {
             let p = m.value() as usize;
             // Arm the regexes this literal gates, whatever its word edges.
-            for &r in &inner.arm_regexes[inner.arm_start[p] as usize..inner.arm_start[p + 1] as usize] {
+            for &r in inner.armed_by(p) {
                 if self.regex_armed[r as usize] != self.stamp {
                     self.regex_armed[r as usize] = self.stamp;
                     self.armed.push(r);
                 }
             }
-            for &r in
-                &inner.anchor_regexes[inner.anchor_start[p] as usize..inner.anchor_start[p + 1] as usize]
-            {
+            for &r in inner.anchored_at(p) {
                 self.gate_hits.push((r, m.start() as u32));
             }
-            let e = inner.edges[p];
+            let e = inner.edges(p);
             // Latin literals match whole words at their Latin edges.
             if e.letter_start && m.start() > 0 && bytes[m.start() - 1].is_ascii_alphabetic() {
                 continue;
@@ -317,21 +344,17 @@ impl Scratch {
             }
             self.ranges[atom as usize] = (self.stamp, i as u32, j as u32);
             self.hit_atoms.push(atom);
-            let (s, e) = (
-                inner.posting_start[atom as usize] as usize,
-                inner.posting_start[atom as usize + 1] as usize,
-            );
-            for &list in &inner.list_postings[s..e] {
+            for &list in inner.lists_containing(atom as usize) {
                 self.list_stamp[list as usize] = self.stamp;
             }
             i = j;
         }
     }
 
-    fn collect_candidates(&mut self, inner: &Inner, kind: EventKind) {
+    fn collect_candidates(&mut self, inner: &Compiled, kind: EventKind) {
         self.candidates.clear();
         let applies = |r: u32| {
-            let k = inner.rules[r as usize].kinds;
+            let k = inner.rules()[r as usize].kinds;
             match kind {
                 EventKind::Message => k.message,
                 EventKind::Transaction => k.transaction,
@@ -341,8 +364,7 @@ impl Scratch {
         while i < self.hits.len() {
             let atom = self.hits[i].atom as usize;
             let (_, _, end) = self.ranges[atom];
-            let (s, e) = (inner.trigger_start[atom] as usize, inner.trigger_start[atom + 1] as usize);
-            for &r in &inner.trigger_rules[s..e] {
+            for &r in inner.triggered_by(atom) {
                 if self.candidate_stamp[r as usize] != self.stamp && applies(r) {
                     self.candidate_stamp[r as usize] = self.stamp;
                     self.candidates.push(r);
@@ -351,18 +373,14 @@ impl Scratch {
             i = end as usize;
         }
         for &x in &self.armed {
-            let (s, e) = (
-                inner.regex_trigger_start[x as usize] as usize,
-                inner.regex_trigger_start[x as usize + 1] as usize,
-            );
-            for &r in &inner.regex_trigger_rules[s..e] {
+            for &r in inner.triggered_by_regex(x as usize) {
                 if self.candidate_stamp[r as usize] != self.stamp && applies(r) {
                     self.candidate_stamp[r as usize] = self.stamp;
                     self.candidates.push(r);
                 }
             }
         }
-        for &r in inner.always.iter() {
+        for &r in inner.always().iter() {
             if self.candidate_stamp[r as usize] != self.stamp && applies(r) {
                 self.candidate_stamp[r as usize] = self.stamp;
                 self.candidates.push(r);
@@ -373,10 +391,10 @@ impl Scratch {
     }
 
     /// Hits of an atom in this message, running its regex first if it is one.
-    fn atom_hits(&mut self, inner: &Inner, atom: u32) -> &[AtomHit] {
-        if atom >= inner.literal_count {
-            let r = (atom - inner.literal_count) as usize;
-            let gated_out = inner.regex_gated[r] && self.regex_armed[r] != self.stamp;
+    fn atom_hits(&mut self, inner: &Compiled, atom: u32) -> &[AtomHit] {
+        if atom >= inner.literal_count() {
+            let r = (atom - inner.literal_count()) as usize;
+            let gated_out = inner.regex_gated(r) && self.regex_armed[r] != self.stamp;
             if self.regex_done[r] != self.stamp && !gated_out {
                 self.regex_done[r] = self.stamp;
                 self.run_regex(inner, r);
@@ -398,15 +416,15 @@ impl Scratch {
     /// through the whole text (and, with gaps such as `先.{0,8}票`, keeps building new lazy-DFA
     /// states). Where the literals are found at many places (a one-letter prefix in Latin
     /// text), one unanchored pass is cheaper.
-    fn run_regex(&mut self, inner: &Inner, r: usize) {
+    fn run_regex(&mut self, inner: &Compiled, r: usize) {
         use regex_automata::{Anchored, Input};
         const ANCHORED_MAX: usize = 8;
-        let atom = inner.literal_count + r as u32;
+        let atom = inner.literal_count() + r as u32;
         let text = self.folded.as_str();
-        let re = &inner.regexes[r];
+        let re = &inner.regexes()[r];
         let cache = self.regex_caches[r].get_or_insert_with(|| re.create_cache());
         let start = self.hits.len();
-        let starts: &[(u32, u32)] = if inner.regex_anchored[r] {
+        let starts: &[(u32, u32)] = if inner.regex_anchored(r) {
             if !self.gate_sorted {
                 self.gate_hits.sort_unstable();
                 self.gate_hits.dedup();
@@ -418,11 +436,11 @@ impl Scratch {
         } else {
             &[]
         };
-        if inner.regex_anchored[r] && starts.len() <= ANCHORED_MAX {
+        if inner.regex_anchored(r) && starts.len() <= ANCHORED_MAX {
             // Matches from later starts that overlap an earlier match are dropped, as an
             // unanchored search would not report them.
             let mut covered = 0;
-            let min_len = inner.regex_min_len[r] as usize;
+            let min_len = inner.regex_min_len(r) as usize;
             for &(_, at) in starts {
                 let at = at as usize;
                 if at < covered || text.len() - at < min_len {
@@ -465,16 +483,16 @@ impl Scratch {
 
     /// The rule's evidence: every hit of its atoms and every amount that satisfied it, as
     /// merged spans of the original text.
-    fn evidence(&mut self, inner: &Inner, rule: usize, original: &str) -> (Vec<String>, Vec<[usize; 2]>) {
+    fn evidence(&mut self, inner: &Compiled, rule: usize, original: &str) -> (Vec<String>, Vec<[usize; 2]>) {
         let mut spans = std::mem::take(&mut self.spans);
         spans.clear();
-        let r = &inner.rules[rule];
+        let r = &inner.rules()[rule];
         let mut present = std::mem::take(&mut self.near_atoms);
         present.clear();
         self.present_atoms(inner, &r.evidence_atoms, &mut present);
         // Each term lists its first few occurrences: a message repeating a word a million
         // times gives a short verdict, and every term that made the hit is still shown.
-        let per_term = inner.limits.spans_per_hit;
+        let per_term = inner.limits().spans_per_hit;
         for &a in &present {
             for h in self.atom_hits(inner, a).iter().take(per_term) {
                 spans.push((h.start as usize, h.end as usize));
@@ -533,38 +551,8 @@ fn char_slices(text: &str, spans: &[[usize; 2]]) -> Vec<String> {
         .collect()
 }
 
-/// The stricter of two optional level caps.
-pub(crate) fn min_level(a: Option<Level>, b: Option<Level>) -> Option<Level> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
-    }
-}
-
-/// One event's rule outcomes before scoring; the [`Monitor`](crate::Monitor) adds the hits of
-/// windows and sequences to them.
-#[derive(Debug, Default)]
-pub(crate) struct Evaluation {
-    /// Stateless hits, with the index of their rule, before duplicates are dropped.
-    pub hits: Vec<(usize, Hit)>,
-    /// The level cap from counter-evidence of the hits.
-    pub cap_level: Option<Level>,
-    /// Window and sequence rules whose `when` held on this event.
-    pub passed: Vec<Passed>,
-}
-
-/// A stateful rule whose `when` held: the hit it becomes if its window or sequence completes.
-#[derive(Debug)]
-pub(crate) struct Passed {
-    pub rule: u32,
-    pub hit: Hit,
-    /// The level cap its counters set, applied only if it hits.
-    pub max_level: Option<Level>,
-}
-
 /// A hit on a text scanned in pieces lists at most this many times
-/// [`Limits::spans_per_hit`](crate::Limits::spans_per_hit) spans in all.
+/// [`Limits::spans_per_hit`](Limits::spans_per_hit) spans in all.
 const PIECES_SPANS: usize = 4;
 
 /// The largest char boundary of `text` at or before `at` (clamped to its length).
@@ -610,51 +598,6 @@ fn merge(out: &mut Evaluation, piece: Evaluation, offset: usize, spans_per_hit: 
         }
     }
     out.cap_level = min_level(out.cap_level, piece.cap_level);
-}
-
-/// Orders hits, adds up the score, applies the level cap and collects advice.
-pub(crate) fn score(
-    inner: &Inner,
-    mut hits: Vec<(usize, Hit)>,
-    cap_level: Option<Level>,
-    keep_duplicates: bool,
-) -> Verdict {
-    if !keep_duplicates {
-        // Markers exist for sequence steps; a verdict does not report them.
-        hits.retain(|(_, h)| h.score > 0);
-    }
-    hits.sort_by(|(_, a), (_, b)| b.score.cmp(&a.score).then_with(|| a.rule.cmp(&b.rule)));
-    // One script is one piece of evidence: of the rules in a group (a Mandarin rule and its
-    // dialect twins), and of rules of one category that saw exactly the same spans, only the
-    // strongest counts.
-    let mut i = 0;
-    while i < hits.len() && !keep_duplicates {
-        let (ri, h) = &hits[i];
-        let group = inner.rules[*ri].group;
-        let dup = hits[..i].iter().any(|(rk, k)| {
-            (group.is_some() && inner.rules[*rk].group == group)
-                || (k.category == h.category && k.spans == h.spans && k.events == h.events)
-        });
-        if dup {
-            hits.remove(i);
-        } else {
-            i += 1;
-        }
-    }
-    let mut score = hits.iter().fold(0u32, |s, (_, h)| s.saturating_add(h.score));
-    if let Some(l) = cap_level {
-        score = score.min(inner.levels.ceiling(l));
-    }
-    let mut advice: Vec<Arc<str>> = Vec::new();
-    for (r, _) in &hits {
-        for a in inner.rules[*r].advice.iter() {
-            if !advice.contains(a) {
-                advice.push(a.clone());
-            }
-        }
-    }
-    let hits = hits.into_iter().map(|(_, h)| h).collect();
-    Verdict { id: None, level: inner.levels.level(score), score, hits, advice, late: false }
 }
 
 /// A verdict with the working shown, for rule authors: see [`Scanner::explain`].

@@ -7,6 +7,7 @@ mod corpus;
 mod evasion;
 mod holdout;
 mod labelled;
+mod layers;
 mod limits;
 mod monitor;
 mod partition;

@@ -143,7 +143,7 @@ fn route(
             .par_iter()
             .map(|l| match l {
                 Some(l) => Event::from_line(l).map_err(|e| e.to_string()),
-                None => Err(format!("the line is longer than the limit of {max_line} bytes")),
+                None => Err(Event::overlong(max_line).to_string()),
             })
             .collect();
         let mut pipe = redis::pipe();

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::{Location, RuleSet};
-use crate::compile::Engine;
 use crate::monitor::Monitor;
+use crate::rules::{Location, RuleSet};
+use crate::scan::Engine;
 use crate::verdict::Verdict;
 
 /// An embedded example that did not behave as its rule says.

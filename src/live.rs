@@ -6,15 +6,15 @@
 //! running. A [`LiveScanner`] takes one snapshot per event, so every event is scored exactly
 //! once, by exactly one rule-set version, which it reports.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use super::Engine;
 use crate::error::Error;
 use crate::event::Event;
 use crate::rules::RuleSet;
-use crate::scan::Scanner;
+use crate::scan::{Engine, Scanner};
 use crate::verdict::Verdict;
 
 /// An engine that can be replaced at run time. `Send + Sync`; share it by `Arc`.
@@ -41,13 +41,17 @@ use crate::verdict::Verdict;
 /// ```
 #[derive(Debug)]
 pub struct LiveEngine {
-    current: ArcSwap<Engine>,
+    /// Shared with every [`LiveScanner`], so a scanner owns what it follows and can be kept
+    /// by a binding or moved to another thread without borrowing the `LiveEngine`.
+    current: Arc<ArcSwap<Engine>>,
+    /// Mask personal numbers in the evidence of verdicts this engine returns.
+    mask: AtomicBool,
 }
 
 impl LiveEngine {
     /// Starts with `engine`.
     pub fn new(engine: Engine) -> LiveEngine {
-        LiveEngine { current: ArcSwap::from_pointee(engine) }
+        LiveEngine { current: Arc::new(ArcSwap::from_pointee(engine)), mask: AtomicBool::new(false) }
     }
 
     /// The engine in use now. Scanning with this snapshot is unaffected by later reloads.
@@ -68,25 +72,64 @@ impl LiveEngine {
         self.current.store(Arc::new(engine));
     }
 
-    /// A scanner that follows reloads.
-    pub fn scanner(&self) -> LiveScanner<'_> {
+    /// Masks phone, ID card and bank card numbers in the evidence of the verdicts that
+    /// [`LiveEngine::scan`], [`scan_batch`](LiveEngine::scan_batch) and
+    /// [`merge`](LiveEngine::merge) return from now on, all but their last four digits
+    /// ([`Verdict::mask_personal_data`]); `false` stops masking. A bot turns it on where
+    /// verdicts are shown or logged outside the shop's own device.
+    pub fn set_mask_personal_data(&self, on: bool) {
+        self.mask.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether personal numbers in evidence are masked.
+    pub fn masks_personal_data(&self) -> bool {
+        self.mask.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn masked(&self, mut verdict: Verdict) -> Verdict {
+        if self.masks_personal_data() {
+            verdict.mask_personal_data();
+        }
+        verdict
+    }
+
+    /// Scans one event with the current engine and scratch from its pool: the call a bot
+    /// makes per message. Masked if asked.
+    pub fn scan(&self, event: &Event) -> Verdict {
+        self.masked(self.current.load().scan(event))
+    }
+
+    /// Scans one text, as [`LiveEngine::scan`] does an event.
+    pub fn scan_text(&self, text: &str) -> Verdict {
+        self.masked(self.current.load().scan_text(text))
+    }
+
+    /// Scans a batch with the current engine ([`Engine::scan_batch`]). Masked if asked.
+    pub fn scan_batch(&self, events: &[Event]) -> Vec<Verdict> {
+        let verdicts = self.current.load().scan_batch(events);
+        verdicts.into_iter().map(|v| self.masked(v)).collect()
+    }
+
+    /// A scanner that follows reloads. It owns a handle to this engine's current slot, so it
+    /// has no lifetime and may outlive the `LiveEngine`.
+    pub fn scanner(&self) -> LiveScanner {
         let engine = self.engine();
-        LiveScanner { live: self, scanner: engine.scanner(), engine }
+        LiveScanner { current: Arc::clone(&self.current), scanner: engine.scanner(), engine }
     }
 }
 
 /// Per-thread scratch space that follows a [`LiveEngine`]: each scan uses the engine current
 /// when it starts and returns that engine's rule-set version with the verdict.
 #[derive(Debug)]
-pub struct LiveScanner<'a> {
-    live: &'a LiveEngine,
+pub struct LiveScanner {
+    current: Arc<ArcSwap<Engine>>,
     engine: Arc<Engine>,
     scanner: Scanner,
 }
 
-impl LiveScanner<'_> {
+impl LiveScanner {
     fn refresh(&mut self) {
-        let now = self.live.current.load();
+        let now = self.current.load();
         if !Arc::ptr_eq(&now, &self.engine) {
             self.engine = Arc::clone(&now);
             self.scanner = self.engine.scanner();
@@ -96,12 +139,12 @@ impl LiveScanner<'_> {
     /// Scans a text; returns the verdict and the version of the rule set that scored it.
     pub fn scan_text(&mut self, text: &str) -> (Verdict, Arc<str>) {
         self.refresh();
-        (self.scanner.scan_text(text), self.engine.inner.version.clone())
+        (self.scanner.scan_text(text), self.engine.inner.version().clone())
     }
 
     /// Scans an event; returns the verdict and the version of the rule set that scored it.
     pub fn scan(&mut self, event: &Event) -> (Verdict, Arc<str>) {
         self.refresh();
-        (self.scanner.scan(event), self.engine.inner.version.clone())
+        (self.scanner.scan(event), self.engine.inner.version().clone())
     }
 }
