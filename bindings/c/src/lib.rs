@@ -21,9 +21,9 @@
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use fanzha::{Engine, Event, LiveEngine, Monitor, RuleSet, Scanner, Verdict};
+use fanzha::{Engine, Event, LiveEngine, Monitor, RuleSet, Verdict};
 
 /// The version of this ABI: bumped when a function changes incompatibly.
 pub const FANZHA_ABI_VERSION: u32 = 1;
@@ -66,12 +66,10 @@ pub enum FanzhaLevel {
 
 /// Compiled rules that can be swapped while in use. Thread-safe.
 pub struct FanzhaEngine {
-    live: LiveEngine,
-    /// Scratch space returned by finished scans, with the engine it was made for, reused by
-    /// the next scans.
-    scanners: Mutex<Vec<(Arc<Engine>, Scanner)>>,
-    /// Mask personal numbers in evidence (`fanzha_engine_mask_personal_data`).
-    mask: std::sync::atomic::AtomicBool,
+    /// Scans take scratch from the current engine's pool; masking is the live engine's.
+    live: Arc<LiveEngine>,
+    /// `fanzha_scan_batch_jsonl`'s pipeline, kept so its worker threads serve every call.
+    batch: fanzha::Pipeline,
 }
 
 /// An engine plus state for streams (windows and sequences). One thread at a time.
@@ -79,6 +77,16 @@ pub struct FanzhaMonitor {
     monitor: Monitor,
     /// The engine's masking setting when the monitor was made.
     mask: bool,
+}
+
+impl FanzhaMonitor {
+    fn observe(&mut self, event: &Event) -> Verdict {
+        let mut verdict = self.monitor.observe(event);
+        if self.mask {
+            verdict.mask_personal_data();
+        }
+        verdict
+    }
 }
 
 /// The result of scoring one event, with its texts ready for C.
@@ -163,10 +171,7 @@ fn cstring(s: &str) -> CString {
 }
 
 impl FanzhaVerdict {
-    fn new(mut verdict: Verdict, mask: bool) -> FanzhaVerdict {
-        if mask {
-            verdict.mask_personal_data();
-        }
+    fn new(verdict: Verdict) -> FanzhaVerdict {
         let hits = verdict
             .hits
             .iter()
@@ -185,31 +190,13 @@ impl FanzhaVerdict {
 
 impl FanzhaEngine {
     fn new(engine: Engine) -> FanzhaEngine {
-        FanzhaEngine {
-            live: LiveEngine::new(engine),
-            scanners: Mutex::new(Vec::new()),
-            mask: std::sync::atomic::AtomicBool::new(false),
-        }
+        let live = Arc::new(LiveEngine::new(engine));
+        let options = fanzha::PipelineOptions { stateful: false, ..Default::default() };
+        FanzhaEngine { batch: fanzha::Pipeline::new(Arc::clone(&live), options), live }
     }
 
     fn masks(&self) -> bool {
-        self.mask.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Scores with a scanner from the pool (or a new one for the engine now in use).
-    fn with_scanner<T>(&self, f: impl FnOnce(&mut Scanner) -> T) -> T {
-        let engine = self.live.engine();
-        let pooled = self.scanners.lock().map(|mut p| p.pop()).unwrap_or(None);
-        // A scanner made for an engine that has since been replaced is dropped.
-        let mut scanner = match pooled {
-            Some((made_for, s)) if Arc::ptr_eq(&made_for, &engine) => s,
-            _ => engine.scanner(),
-        };
-        let result = f(&mut scanner);
-        if let Ok(mut pool) = self.scanners.lock() {
-            pool.push((engine, scanner));
-        }
-        result
+        self.live.masks_personal_data()
     }
 }
 
@@ -353,7 +340,7 @@ pub unsafe extern "C" fn fanzha_engine_rules_version(engine: *const FanzhaEngine
 pub unsafe extern "C" fn fanzha_engine_mask_personal_data(engine: *const FanzhaEngine, on: bool) {
     // SAFETY: NULL or a pointer this library returned.
     if let Some(engine) = unsafe { engine.as_ref() } {
-        engine.mask.store(on, std::sync::atomic::Ordering::Relaxed);
+        engine.live.set_mask_personal_data(on);
     }
 }
 
@@ -382,8 +369,7 @@ pub unsafe extern "C" fn fanzha_scan_text(
         let engine = unsafe { engine.as_ref() }.ok_or((FanzhaErrNull, "the engine is NULL".into()))?;
         // SAFETY: forwarded caller promise.
         let t = unsafe { text(text_ptr, text_len) }?;
-        let verdict = engine.with_scanner(|s| s.scan_text(t));
-        out(out_verdict, FanzhaVerdict::new(verdict, engine.masks()))
+        out(out_verdict, FanzhaVerdict::new(engine.live.scan_text(t)))
     })
 }
 
@@ -403,8 +389,7 @@ pub unsafe extern "C" fn fanzha_scan_event_json(
         // SAFETY: forwarded caller promise.
         let line = unsafe { text(json, json_len) }?;
         let event = Event::from_json(line).map_err(|e| (FanzhaErrEvent, e.to_string()))?;
-        let verdict = engine.with_scanner(|s| s.scan(&event));
-        out(out_verdict, FanzhaVerdict::new(verdict, engine.masks()))
+        out(out_verdict, FanzhaVerdict::new(engine.live.scan(&event)))
     })
 }
 
@@ -428,15 +413,9 @@ pub unsafe extern "C" fn fanzha_scan_batch_jsonl(
         }
         // SAFETY: forwarded caller promise.
         let input = unsafe { text(jsonl, jsonl_len) }?;
-        let options = fanzha::PipelineOptions {
-            stateful: false,
-            mask_personal_data: engine.masks(),
-            ..Default::default()
-        };
         let mut output = Vec::with_capacity(input.len());
-        let pipeline =
-            fanzha::Pipeline::new(Arc::new(LiveEngine::new((*engine.live.engine()).clone())), options);
-        pipeline
+        engine
+            .batch
             .run(std::io::Cursor::new(input.as_bytes().to_vec()), &mut output, |_| {})
             .map_err(|e| (FanzhaErrEvent, e.to_string()))?;
         let len = output.len();
@@ -485,7 +464,7 @@ pub unsafe extern "C" fn fanzha_monitor_observe_json(
         // SAFETY: forwarded caller promise.
         let line = unsafe { text(json, json_len) }?;
         let event = Event::from_json(line).map_err(|e| (FanzhaErrEvent, e.to_string()))?;
-        out(out_verdict, FanzhaVerdict::new(monitor.monitor.observe(&event), monitor.mask))
+        out(out_verdict, FanzhaVerdict::new(monitor.observe(&event)))
     })
 }
 

@@ -4,7 +4,6 @@
 //! an object means exactly what a line of the input contract means; verdicts come back as
 //! plain objects in the output contract's shape. Batches are scored on the crate's thread pool.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use napi::bindgen_prelude::*;
@@ -114,17 +113,17 @@ fn json_id(v: &Either<String, f64>) -> serde_json::Value {
 /// Compiled rules. Safe to share; reloadable while in use.
 #[napi]
 pub struct Engine {
+    /// Scans take scratch from the current engine's pool; masking is the live engine's.
     live: fanzha::LiveEngine,
-    mask: AtomicBool,
 }
 
 impl Engine {
     fn new(engine: fanzha::Engine) -> Engine {
-        Engine { live: fanzha::LiveEngine::new(engine), mask: AtomicBool::new(false) }
+        Engine { live: fanzha::LiveEngine::new(engine) }
     }
 
     fn masks(&self) -> bool {
-        self.mask.load(Ordering::Relaxed)
+        self.live.masks_personal_data()
     }
 }
 
@@ -175,7 +174,7 @@ impl Engine {
 
     #[napi(setter)]
     pub fn set_mask_personal_data(&self, on: bool) {
-        self.mask.store(on, Ordering::Relaxed);
+        self.live.set_mask_personal_data(on);
     }
 
     /// The version of the rules in use, such as "common@1.0.0+merchant@1.0.0".
@@ -204,21 +203,20 @@ impl Engine {
         }
         let e = fanzha::Event::from_value(obj.into())
             .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-        Ok(verdict(self.live.engine().scan(&e), self.masks()))
+        Ok(verdict(self.live.scan(&e), false))
     }
 
     /// Scores one event: an object in the input contract, or its JSON text.
     #[napi(ts_args_type = "event: object | string")]
     pub fn scan_event(&self, event_value: serde_json::Value) -> Result<Verdict> {
-        Ok(verdict(self.live.engine().scan(&event(event_value)?), self.masks()))
+        Ok(verdict(self.live.scan(&event(event_value)?), false))
     }
 
     /// Scores events (objects or JSON texts) in parallel; verdicts in input order.
     #[napi(ts_args_type = "events: Array<object | string>")]
     pub fn scan_batch(&self, events: Vec<serde_json::Value>) -> Result<Vec<Verdict>> {
         let events = events.into_iter().map(event).collect::<Result<Vec<_>>>()?;
-        let mask = self.masks();
-        Ok(self.live.engine().scan_batch(&events).into_iter().map(|v| verdict(v, mask)).collect())
+        Ok(self.live.scan_batch(&events).into_iter().map(|v| verdict(v, false)).collect())
     }
 
     /// A monitor for a stream: windows and sequences over the events it observes.

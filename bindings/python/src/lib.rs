@@ -5,8 +5,7 @@
 //! means. Verdicts cross as small frozen objects. Scanning a batch releases the GIL and runs
 //! on the crate's thread pool.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -53,6 +52,20 @@ fn to_json(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<String> {
     let kwargs = PyDict::new(py);
     kwargs.set_item("ensure_ascii", false)?;
     json.call_method("dumps", (obj,), Some(&kwargs))?.extract()
+}
+
+/// An id or a time as the contract has it: a str, or an int (QQ ids are numbers).
+fn scalar(name: &str, v: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
+    if let Ok(s) = v.extract::<String>() {
+        return Ok(s.into());
+    }
+    if let Ok(n) = v.extract::<i64>() {
+        return Ok(n.into());
+    }
+    if let Ok(x) = v.extract::<f64>() {
+        return Ok(serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, Into::into));
+    }
+    Err(PyValueError::new_err(format!("{name} must be a str or a number")))
 }
 
 fn read_event(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<fanzha::Event> {
@@ -157,23 +170,17 @@ fn verdicts(v: Vec<fanzha::Verdict>, mask: bool) -> Vec<Verdict> {
 /// Compiled rules. Thread-safe; reloadable while in use.
 #[pyclass(frozen, module = "fanzha")]
 struct Engine {
+    /// Scans take scratch from the current engine's pool; masking is the live engine's.
     live: fanzha::LiveEngine,
-    mask: AtomicBool,
-    /// Scanners for `merge`, each with the engine it was made for (a reload retires them).
-    mergers: Mutex<Vec<(Arc<fanzha::Engine>, fanzha::Scanner)>>,
 }
 
 impl Engine {
     fn new(engine: fanzha::Engine) -> Engine {
-        Engine {
-            live: fanzha::LiveEngine::new(engine),
-            mask: AtomicBool::new(false),
-            mergers: Mutex::default(),
-        }
+        Engine { live: fanzha::LiveEngine::new(engine) }
     }
 
     fn masks(&self) -> bool {
-        self.mask.load(Ordering::Relaxed)
+        self.live.masks_personal_data()
     }
 }
 
@@ -262,7 +269,7 @@ impl Engine {
 
     #[setter]
     fn set_mask_personal_data(&self, on: bool) {
-        self.mask.store(on, Ordering::Relaxed);
+        self.live.set_mask_personal_data(on);
     }
 
     /// The version of the rules in use, such as "common@1.0.0+merchant@1.0.0".
@@ -284,33 +291,36 @@ impl Engine {
         channel: Option<&str>,
         id: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Verdict> {
-        let dict = PyDict::new(py);
-        dict.set_item("kind", "message")?;
-        dict.set_item("text", text)?;
+        // The event is built here rather than as a dict for `json.dumps`: this is a bot's
+        // per-message call, and the round trip through Python's json module cost more than
+        // the scan.
+        let mut obj = serde_json::Map::new();
+        obj.insert("kind".into(), "message".into());
+        obj.insert("text".into(), text.into());
         for (name, value) in [("sender", sender), ("conversation", conversation), ("ts", ts), ("id", id)] {
             if let Some(v) = value {
-                dict.set_item(name, v)?;
+                obj.insert(name.into(), scalar(name, v)?);
             }
         }
         if let Some(c) = channel {
-            dict.set_item("channel", c)?;
+            obj.insert("channel".into(), c.into());
         }
-        self.scan_event(py, dict.as_any())
+        let e = fanzha::Event::from_value(obj.into()).map_err(|e| error(py, e))?;
+        Ok(Verdict { inner: py.allow_threads(|| self.live.scan(&e)) })
     }
 
     /// Scores one event: a dict (or a JSON string) in the input contract.
     fn scan_event(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<Verdict> {
         let e = read_event(py, event)?;
-        let engine = self.live.engine();
-        Ok(verdict(py.allow_threads(|| engine.scan(&e)), self.masks()))
+        Ok(Verdict { inner: py.allow_threads(|| self.live.scan(&e)) })
     }
 
     /// Scores a list of events (dicts or JSON strings) in parallel, without the GIL; verdicts
     /// in input order.
     fn scan_batch(&self, py: Python<'_>, events: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<Verdict>> {
         let events = events.iter().map(|e| read_event(py, e)).collect::<PyResult<Vec<_>>>()?;
-        let engine = self.live.engine();
-        Ok(verdicts(py.allow_threads(|| engine.scan_batch(&events)), self.masks()))
+        let verdicts = py.allow_threads(|| self.live.scan_batch(&events));
+        Ok(verdicts.into_iter().map(|inner| Verdict { inner }).collect())
     }
 
     /// The final verdict, as JSON, of an event that a `Router` sent to several partitions:
@@ -331,27 +341,7 @@ impl Engine {
             .flatten()
             .map(|(rule, events)| fanzha::StatefulHit { rule, events })
             .collect();
-        let engine = self.live.engine();
-        let mask = self.masks();
-        Ok(py.allow_threads(|| {
-            // A scanner of the current rules from the pool, or a new one: setting one up
-            // costs more than the merge.
-            let mut pool = self.mergers.lock().unwrap_or_else(|e| e.into_inner());
-            let mut scanner = loop {
-                match pool.pop() {
-                    Some((made_for, scanner)) if Arc::ptr_eq(&made_for, &engine) => break scanner,
-                    Some(_) => continue,
-                    None => break engine.scanner(),
-                }
-            };
-            drop(pool);
-            let mut v = scanner.merge(&e, late, &stateful);
-            self.mergers.lock().unwrap_or_else(|e| e.into_inner()).push((engine, scanner));
-            if mask {
-                v.mask_personal_data();
-            }
-            v.to_json()
-        }))
+        Ok(py.allow_threads(|| self.live.merge(&e, late, &stateful).to_json()))
     }
 
     /// A monitor for a stream: windows and sequences over the events it observes.
@@ -485,13 +475,9 @@ impl Router {
         line: &Bound<'_, PyAny>,
     ) -> PyResult<(Vec<u32>, Option<Placement>, Option<String>)> {
         let line = line_bytes(py, line)?;
-        let raw = line.strip_suffix(b"\n").unwrap_or(&line);
-        if raw.len() > self.max_line_bytes {
-            let message = format!("the line is longer than the limit of {} bytes", self.max_line_bytes);
-            return Ok((Vec::new(), None, Some(message)));
-        }
+        let max = self.max_line_bytes;
         let routed = py.allow_threads(|| {
-            let event = fanzha::Event::from_line(raw).map_err(|e| e.to_string())?;
+            let event = fanzha::Event::from_line_within(&line, max).map_err(|e| e.to_string())?;
             let p = self.clock.lock().unwrap_or_else(|e| e.into_inner()).place(&event);
             Ok::<_, String>((self.partitioning.route(&event, p.seq), (p.seq, p.t, p.late, p.clock)))
         });
