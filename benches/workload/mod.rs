@@ -413,7 +413,7 @@ pub fn corpus_texts(path: &std::path::Path) -> std::io::Result<Vec<String>> {
     Ok(out)
 }
 
-/// Scam traffic for the bundled packs: the scripts of DESIGN.md in a few spellings.
+/// Scam traffic for the bundled packs: the scripts police anti-fraud centres warn shops of, in a few spellings.
 pub const BUNDLED_SCAMS: [&str; 12] = [
     "老板，我是做工程的，先帮我出五万的票，钱马上转你",
     "老闆，先幫我出伍萬嘅票，錢等陣俾你",

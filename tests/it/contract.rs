@@ -1,4 +1,4 @@
-//! The output contract of DESIGN.md, through the library.
+//! The output contract of docs/CONTRACT.md, through the library.
 
 use fanzha::{Engine, Event, Level, RuleSet};
 
