@@ -522,6 +522,7 @@ fn compile_error(message: String) -> Error {
         column: 0,
         rule: None,
         message,
+        span: None,
     }])
 }
 

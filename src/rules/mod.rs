@@ -9,7 +9,6 @@
 
 mod bundled;
 mod examples;
-mod format;
 mod load;
 
 use std::sync::Arc;
