@@ -32,39 +32,34 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// The diagnostic as rustc shows one: the message, then the source line with the
-    /// offending text underlined. `source` is the text of [`file`](Self::file) (see
+    /// The diagnostic with its source, as rustc and yara-x show theirs: the one-line
+    /// [`Display`](fmt::Display) form (which editors and scripts read), then the source line
+    /// with the offending text underlined. `source` is the text of [`file`](Self::file) (see
     /// [`RuleSetBuilder::render`](crate::RuleSetBuilder::render), which finds it); with no
-    /// span, or a span that does not fit `source`, this is the one-line [`Display`] form.
-    /// `color` adds ANSI colours, for a terminal.
+    /// span, or a span that does not fit `source`, only the first line is shown. `color`
+    /// adds ANSI colours, for a terminal.
     ///
     /// ```
     /// let source = "[pack]\nid = \"t\"\nversion = \"1\"\n[[rule]]\nid = \"t.r\"\ntitle = \"x\"\n\
     ///               category = \"c\"\npoints = 10\nwhen = { any = [\"@nope\"] }\n";
     /// let err = fanzha::RuleSet::from_str("t.toml", source).unwrap_err();
-    /// let shown = err.diagnostics()[0].render(source, false);
-    /// assert!(shown.contains("when = { any = [\"@nope\"] }"), "{shown}");
-    /// assert!(shown.contains("^^^^^^^"), "{shown}");
+    /// assert_eq!(
+    ///     err.diagnostics()[0].render(source, false),
+    ///     "t.toml:9:17: error[E003] rule `t.r`: undefined set `@nope`\n  |\n9 | when = { any = [\"@nope\"] }\n  |                 ^^^^^^^"
+    /// );
     /// ```
     pub fn render(&self, source: &str, color: bool) -> String {
-        use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
+        use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
+        let head = if color { format!("\x1b[1m{self}\x1b[0m") } else { self.to_string() };
         let Some((text, first_line, span)) = self.span.clone().and_then(|s| excerpt(source, s)) else {
-            return self.to_string();
+            return head;
         };
-        let title = match &self.rule {
-            Some(rule) => format!("rule `{rule}`: {}", self.message),
-            None => self.message.clone(),
-        };
-        let path = format!("{}:{}:{}", self.file, self.line, self.column);
-        let report = &[Level::ERROR.primary_title(title).id(self.code).element(
-            Snippet::source(text)
-                .line_start(first_line)
-                .path(path)
-                .annotation(AnnotationKind::Primary.span(span)),
+        let report = &[Group::with_level(Level::ERROR).element(
+            Snippet::source(text).line_start(first_line).annotation(AnnotationKind::Primary.span(span)),
         )];
         let renderer = if color { Renderer::styled() } else { Renderer::plain() };
-        renderer.render(report)
+        format!("{head}\n{}", renderer.render(report))
     }
 }
 

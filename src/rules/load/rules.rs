@@ -4,7 +4,7 @@
 //! A rule is checked in full even when an early part is wrong, so one `fanzha check` lists
 //! every mistake; only a rule without errors is kept.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use super::codes::Problem;
@@ -45,28 +45,45 @@ pub(super) fn resolve_rules<'a>(cx: &mut Context, files: &[(&'a Src<'a>, &PackFi
             }
         }
     }
+    let declared = Declared::new(files);
     for r in &pass.references {
-        if let Some(problem) = reference_problem(&pass.rules, &r.matcher) {
+        if let Some(problem) = declared.problem(&r.matcher) {
             cx.report(r.src, r.span.clone(), Some(&r.from), problem);
         }
     }
     pass.rules
 }
 
-/// What is wrong with a step naming `matcher`, given every rule of the set.
-fn reference_problem(rules: &[Rule], matcher: &StepMatch) -> Option<Problem> {
-    match matcher {
-        StepMatch::Rule(id) => match rules.iter().find(|r| r.id == *id) {
-            None => Some(Problem::StepUndefinedRule(id.clone())),
-            Some(r) if matches!(r.stateful, Some(Stateful::Sequence(_))) => {
-                Some(Problem::StepNamesSequence(id.clone()))
-            }
-            Some(_) => None,
-        },
-        StepMatch::Category(c) if !rules.iter().any(|r| r.category == *c) => {
-            Some(Problem::StepUndefinedCategory(c.clone()))
+/// The rules and categories the files declare, whether or not the rules resolved: a step
+/// naming a rule that has errors of its own is not an error too (one cause, one error).
+struct Declared<'f> {
+    /// Rule id → whether the rule is a sequence.
+    rules: HashMap<&'f str, bool>,
+    categories: HashSet<&'f str>,
+}
+
+impl<'f> Declared<'f> {
+    fn new(files: &[(&Src, &'f PackFile)]) -> Declared<'f> {
+        let all = files.iter().flat_map(|(_, f)| &f.rule);
+        Declared {
+            rules: all.clone().map(|r| (r.id.get_ref().as_str(), r.sequence.is_some())).collect(),
+            categories: all.map(|r| r.category.get_ref().as_str()).collect(),
         }
-        _ => None,
+    }
+
+    /// What is wrong with a step naming `matcher`.
+    fn problem(&self, matcher: &StepMatch) -> Option<Problem> {
+        match matcher {
+            StepMatch::Rule(id) => match self.rules.get(id.as_str()) {
+                None => Some(Problem::StepUndefinedRule(id.clone())),
+                Some(true) => Some(Problem::StepNamesSequence(id.clone())),
+                Some(false) => None,
+            },
+            StepMatch::Category(c) if !self.categories.contains(c.as_str()) => {
+                Some(Problem::StepUndefinedCategory(c.clone()))
+            }
+            _ => None,
+        }
     }
 }
 
