@@ -1,14 +1,17 @@
 //! Errors: located diagnostics for rule files, and the crate's error type.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde::Serialize;
 
-/// One problem found in a rule file, located by file, line and column.
+/// One problem found in a rule file, located by file, line and column, and by the span of
+/// the offending text.
 ///
 /// Codes are stable (see `docs/RULES.md`), so tools can match on them; `Display` gives the
-/// familiar `file:line:column: error[E003] rule `id`: message` form, and the type serializes
-/// to JSON for editors.
+/// familiar `file:line:column: error[E003] rule `id`: message` form, [`render`](Self::render)
+/// shows the source line with the term underlined, and the type serializes to JSON for
+/// editors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     /// Stable code such as `E003`.
@@ -23,6 +26,57 @@ pub struct Diagnostic {
     pub rule: Option<String>,
     /// What is wrong.
     pub message: String,
+    /// Byte range of the offending text in the source (`line` and `column` are where it
+    /// starts); `None` for a problem of a whole file or of the whole rule set.
+    pub span: Option<Range<usize>>,
+}
+
+impl Diagnostic {
+    /// The diagnostic with its source, as rustc and yara-x show theirs: the one-line
+    /// [`Display`](fmt::Display) form (which editors and scripts read), then the source line
+    /// with the offending text underlined. `source` is the text of [`file`](Self::file) (see
+    /// [`RuleSetBuilder::render`](crate::RuleSetBuilder::render), which finds it); with no
+    /// span, or a span that does not fit `source`, only the first line is shown. `color`
+    /// adds ANSI colours, for a terminal.
+    ///
+    /// ```
+    /// let source = "[pack]\nid = \"t\"\nversion = \"1\"\n[[rule]]\nid = \"t.r\"\ntitle = \"x\"\n\
+    ///               category = \"c\"\npoints = 10\nwhen = { any = [\"@nope\"] }\n";
+    /// let err = fanzha::RuleSet::from_str("t.toml", source).unwrap_err();
+    /// assert_eq!(
+    ///     err.diagnostics()[0].render(source, false),
+    ///     "t.toml:9:17: error[E003] rule `t.r`: undefined set `@nope`\n  |\n9 | when = { any = [\"@nope\"] }\n  |                 ^^^^^^^"
+    /// );
+    /// ```
+    pub fn render(&self, source: &str, color: bool) -> String {
+        use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+        let head = if color { format!("\x1b[1m{self}\x1b[0m") } else { self.to_string() };
+        let Some((text, first_line, span)) = self.span.clone().and_then(|s| excerpt(source, s)) else {
+            return head;
+        };
+        let report = &[Group::with_level(Level::ERROR).element(
+            Snippet::source(text).line_start(first_line).annotation(AnnotationKind::Primary.span(span)),
+        )];
+        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        format!("{head}\n{}", renderer.render(report))
+    }
+}
+
+/// The whole lines of `source` that `span` covers, their first line's number, and the span
+/// within them; `None` when the span is not inside `source` on character boundaries.
+fn excerpt(source: &str, span: Range<usize>) -> Option<(&str, usize, Range<usize>)> {
+    if span.start > span.end
+        || span.end > source.len()
+        || !source.is_char_boundary(span.start)
+        || !source.is_char_boundary(span.end)
+    {
+        return None;
+    }
+    let start = source[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let end = source[span.end..].find('\n').map_or(source.len(), |i| span.end + i);
+    let first_line = source[..start].matches('\n').count() + 1;
+    Some((&source[start..end], first_line, span.start - start..span.end - start))
 }
 
 impl fmt::Display for Diagnostic {

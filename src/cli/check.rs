@@ -48,7 +48,7 @@ pub fn run(args: Args) -> i32 {
                 if args.json {
                     println!("{}", serde_json::to_string(d).unwrap_or_default());
                 } else {
-                    eprintln!("{d}");
+                    eprintln!("{}", b.render(d, std::io::IsTerminal::is_terminal(&std::io::stderr())));
                 }
             }
             if e.diagnostics().is_empty() {

@@ -540,5 +540,6 @@ fn compile_error(message: String) -> Error {
         column: 0,
         rule: None,
         message,
+        span: None,
     }])
 }

@@ -8,7 +8,6 @@
 //! column.
 
 mod bundled;
-mod format;
 mod load;
 
 use std::sync::Arc;

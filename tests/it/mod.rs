@@ -4,6 +4,7 @@ pub(super) mod cli;
 mod conformance;
 mod contract;
 mod corpus;
+mod diagnostics;
 mod evasion;
 mod holdout;
 mod labelled;

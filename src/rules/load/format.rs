@@ -1,5 +1,5 @@
 //! The rule-file format as serde reads it: a faithful image of the TOML, with spans, and no
-//! meaning yet. `load.rs` checks it and resolves it into [`super::RulePack`]s.
+//! meaning yet. The rest of the loader checks it and resolves it into rules.
 //!
 //! Every table denies unknown keys, so a misspelt key is a located error rather than a
 //! silently ignored condition.
