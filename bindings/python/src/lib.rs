@@ -34,6 +34,8 @@ fn error(py: Python<'_>, e: fanzha::Error) -> PyErr {
                 let _ = item.set_item("column", d.column);
                 let _ = item.set_item("rule", d.rule.as_deref());
                 let _ = item.set_item("message", &d.message);
+                // Byte offsets into the rule file, as `fanzha check --json` gives them.
+                let _ = item.set_item("span", d.span.as_ref().map(|s| (s.start, s.end)));
                 let _ = list.append(item);
             }
             let _ = err.value(py).setattr("diagnostics", list);

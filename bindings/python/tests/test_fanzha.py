@@ -95,6 +95,9 @@ def test_rule_errors_are_located_and_reload_keeps_the_running_rules():
     d = e.value.diagnostics[0]
     assert (d["code"], d["file"], d["line"], d["rule"]) == ("E003", "bot.toml", 13, "t.print-first")
     assert "bot.toml:13:" in str(e.value)
+    text = RULES.replace("先出票\"]", "@nope\"]")
+    start, end = d["span"]
+    assert text.encode()[start:end].decode() == '"@nope"'
 
     engine = fanzha.Engine.from_str(RULES)
     assert engine.rules_version == "t@1"
