@@ -1,11 +1,15 @@
-//! Rule sets swapped every 2 ms while eight threads score: every event is scored exactly once,
+//! Rule sets swapped while eight threads score: every event is scored exactly once,
 //! by exactly one rule-set version, the verdict is that version's and no other's (each
 //! version's rule has its own id and points), a thread never goes back to an older version,
 //! and a broken set never replaces the running one. Per event through a `LiveScanner`, per
 //! batch through the engine of the moment, and through the `Pipeline`.
+//!
+//! No clock paces anything: the scanners ask for each swap (a tick every so many events) and,
+//! at set points, wait for the swap they asked for, so every run meets many versions however
+//! the threads are scheduled.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::Duration;
 
 use fanzha::{Engine, Event, LiveEngine, RuleSet};
@@ -31,10 +35,35 @@ fn version_of(name: &str) -> u32 {
     name.strip_prefix("live@").and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("version {name}"))
 }
 
+/// The newest version installed, published by the reloader once the swap is done.
+#[derive(Default)]
+struct Installed {
+    version: Mutex<u32>,
+    changed: Condvar,
+}
+
+impl Installed {
+    fn publish(&self, version: u32) {
+        *self.version.lock().unwrap() = version;
+        self.changed.notify_all();
+    }
+
+    /// Waits for a version newer than `version` to be installed; returns it.
+    fn wait_past(&self, version: u32) -> u32 {
+        let guard = self.version.lock().unwrap();
+        let (guard, waited) =
+            self.changed.wait_timeout_while(guard, Duration::from_secs(60), |v| *v <= version).unwrap();
+        assert!(!waited.timed_out(), "no version after {version} installed within 60 s");
+        *guard
+    }
+}
+
 /// Worker threads scoring at once: more than the machine's cores, so scans are preempted
 /// in the middle and swaps land at every point of a scan.
 const WORKERS: usize = 8;
 const EVENTS_PER_WORKER: usize = 6_000;
+/// Each worker asks for a swap after this many events.
+const TICK: usize = 100;
 
 /// What a worker saw: per event, its id, the version that scored it, and the verdict's hits.
 type Seen = Vec<(String, u32, Vec<(String, u32)>)>;
@@ -54,15 +83,18 @@ fn check(text_hits: bool, id: &str, version: u32, hits: &[(String, u32)]) {
 #[test]
 fn reloads_under_load_score_every_event_once_with_one_version() {
     let live = Arc::new(LiveEngine::new(Engine::new(&pack(1)).unwrap()));
-    let done = Arc::new(AtomicBool::new(false));
-    // Swaps every 2 ms to a new version (2, 3, 4, …), each time also offering a broken set.
+    let installed = Arc::new(Installed::default());
+    // A swap to a new version (2, 3, 4, …) for each tick a worker sends, each time also
+    // offering a broken set; over when every worker is done (and has dropped its sender).
+    let (tick, ticks) = mpsc::channel::<()>();
     let reloader = {
-        let (live, done) = (Arc::clone(&live), Arc::clone(&done));
+        let (live, installed) = (Arc::clone(&live), Arc::clone(&installed));
         std::thread::spawn(move || {
             let (mut version, mut rejected) = (1, 0);
-            while !done.load(Ordering::Relaxed) {
+            while ticks.recv().is_ok() {
                 version += 1;
                 live.reload(&pack(version)).unwrap();
+                installed.publish(version);
                 // A set that fails to compile never replaces the running one.
                 let bad = RuleSet::from_str(
                     "bad.toml",
@@ -71,7 +103,6 @@ fn reloads_under_load_score_every_event_once_with_one_version() {
                 if bad.and_then(|r| live.reload(&r)).is_err() {
                     rejected += 1;
                 }
-                std::thread::sleep(Duration::from_millis(2));
             }
             (version, rejected)
         })
@@ -79,7 +110,8 @@ fn reloads_under_load_score_every_event_once_with_one_version() {
     let start = Arc::new(Barrier::new(WORKERS));
     let workers: Vec<_> = (0..WORKERS)
         .map(|w| {
-            let (live, start) = (Arc::clone(&live), Arc::clone(&start));
+            let (live, start, installed, tick) =
+                (Arc::clone(&live), Arc::clone(&start), Arc::clone(&installed), tick.clone());
             std::thread::spawn(move || -> Seen {
                 let events: Vec<Event> = (0..EVENTS_PER_WORKER)
                     .map(|i| {
@@ -95,18 +127,30 @@ fn reloads_under_load_score_every_event_once_with_one_version() {
                 if w % 2 == 0 {
                     // Event by event through a scanner that follows reloads.
                     let mut scanner = live.scanner();
-                    for e in &events {
+                    for (i, e) in events.iter().enumerate() {
                         let (v, version) = scanner.scan(e);
-                        seen.push((v.id.clone().unwrap(), version_of(&version), hits(&v)));
+                        let version = version_of(&version);
+                        seen.push((v.id.clone().unwrap(), version, hits(&v)));
+                        if (i + 1) % TICK == 0 {
+                            tick.send(()).unwrap();
+                            if w == 0 {
+                                // The first worker waits for the swap it asked for: its next
+                                // scan is by a newer version.
+                                installed.wait_past(version);
+                            }
+                        }
                     }
                 } else {
                     // In batches through the engine of the moment (as the bindings do): one
                     // version for the whole batch.
-                    for batch in events.chunks(50) {
+                    for (b, batch) in events.chunks(50).enumerate() {
                         let engine = live.engine();
                         let version = version_of(engine.version());
                         for v in engine.scan_batch(batch) {
                             seen.push((v.id.clone().unwrap(), version, hits(&v)));
+                        }
+                        if (b + 1) * 50 % TICK == 0 {
+                            tick.send(()).unwrap();
                         }
                     }
                 }
@@ -114,6 +158,7 @@ fn reloads_under_load_score_every_event_once_with_one_version() {
             })
         })
         .collect();
+    drop(tick);
     let mut ids = std::collections::HashSet::new();
     let mut versions = std::collections::BTreeSet::new();
     for (w, worker) in workers.into_iter().enumerate() {
@@ -130,14 +175,15 @@ fn reloads_under_load_score_every_event_once_with_one_version() {
             versions.insert(*version);
         }
     }
-    done.store(true, Ordering::Relaxed);
     let (installed, rejected) = reloader.join().unwrap();
     assert_eq!(ids.len(), WORKERS * EVENTS_PER_WORKER, "every event scored exactly once");
     assert!(versions.iter().all(|&v| (1..=installed).contains(&v)), "only versions that were installed");
     assert_eq!(rejected, installed - 1, "every broken set was refused");
+    assert_eq!(installed as usize, 1 + WORKERS * EVENTS_PER_WORKER / TICK, "one swap per tick");
+    // The first worker met a new version after each of its ticks but the last.
     assert!(
-        versions.len() >= 3 || installed < 3,
-        "scans should have met several versions: {} of {installed}",
+        versions.len() >= EVENTS_PER_WORKER / TICK,
+        "scans should have met a new version after each wait: {} of {installed}",
         versions.len()
     );
 }
@@ -158,16 +204,19 @@ fn the_pipeline_under_reloads_answers_every_line_once_in_order_with_its_version(
         .unwrap()
     };
     let live = Arc::new(LiveEngine::new(Engine::new(&pack(1, points(1))).unwrap()));
-    let done = Arc::new(AtomicBool::new(false));
+    let installed = Arc::new(Installed::default());
+    // A swap for each batch the pipeline finishes (asked for from its progress callback), done
+    // while the next batch is scored.
+    let (tick, ticks) = mpsc::channel::<()>();
     let reloader = {
-        let (live, done) = (Arc::clone(&live), Arc::clone(&done));
+        let (live, installed) = (Arc::clone(&live), Arc::clone(&installed));
         std::thread::spawn(move || {
             let mut swaps = 0u32;
-            while !done.load(Ordering::Relaxed) {
+            while ticks.recv().is_ok() {
                 swaps += 1;
                 let v = swaps + 1;
                 live.reload(&pack(v, points(v))).unwrap();
-                std::thread::sleep(Duration::from_millis(2));
+                installed.publish(v);
             }
             swaps
         })
@@ -185,10 +234,20 @@ fn the_pipeline_under_reloads_answers_every_line_once_in_order_with_its_version(
     let options =
         fanzha::PipelineOptions { threads: WORKERS, batch: 500, with_version: true, ..Default::default() };
     let mut out = Vec::new();
+    // Moved into the pipeline and dropped with it: the reloader stops when the run is over.
+    let mut batches = 0u32;
+    let progress = move |_| {
+        batches += 1;
+        tick.send(()).unwrap();
+        if batches % 10 == 0 {
+            // Every tenth batch, the swaps asked for so far are waited for: the next batch is
+            // scored by a newer version than every batch before it.
+            installed.wait_past(batches);
+        }
+    };
     let lines = fanzha::Pipeline::new(Arc::clone(&live), options)
-        .run(std::io::Cursor::new(input.into_bytes()), &mut out, |_| {})
+        .run(std::io::Cursor::new(input.into_bytes()), &mut out, progress)
         .unwrap();
-    done.store(true, Ordering::Relaxed);
     let swaps = reloader.join().unwrap();
     assert_eq!(lines, n);
     let out = String::from_utf8(out).unwrap();
@@ -215,7 +274,7 @@ fn the_pipeline_under_reloads_answers_every_line_once_in_order_with_its_version(
     }
     assert_eq!(count, n as usize);
     assert!(versions.iter().all(|&v| v <= swaps + 1), "only versions that were installed");
-    assert!(versions.len() >= 2 || swaps < 2, "several versions should have scored: {versions:?}");
+    assert!(versions.len() >= 3, "several versions should have scored: {versions:?}");
     // The window kept counting across reloads: every conversation's later orders hit it.
     assert!(out.matches("\"rule\":\"live.w\"").count() > (n as usize) / 4);
 }

@@ -62,6 +62,13 @@ pub fn run(args: Args) -> i32 {
 fn work(args: &Args, engine: Engine) -> Result<(), String> {
     let keys = args.redis.keys();
     let mut con = args.redis.connect()?;
+    // Named in CLIENT LIST, so an operator (or a test) can tell the workers' connections apart;
+    // best effort, as a restricted Redis user may not be allowed to.
+    let client_name: String = format!("fanzha-consume:{}", args.name)
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+        .collect();
+    let _: redis::RedisResult<()> = redis::cmd("CLIENT").arg("SETNAME").arg(&client_name).query(&mut con);
     let scripts = Scripts::load(&mut con)?;
     let meta = wait_for_meta(&mut con, &keys, &args.name)?;
     if meta.rules != engine.version() {
@@ -103,6 +110,8 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
     // Both due at once.
     let long_ago = Instant::now().checked_sub(args.lease).unwrap_or_else(Instant::now);
     let (mut last_try, mut last_done_check) = (long_ago, long_ago);
+    // The partitions last reported read to their end.
+    let mut caught_up: Vec<u32> = Vec::new();
     loop {
         // The fair share: give extra partitions up, take free ones (not too often: a failed
         // take is a round trip per partition).
@@ -166,6 +175,14 @@ fn work(args: &Args, engine: Engine) -> Result<(), String> {
             }
         }
         if read == 0 {
+            let now: Vec<u32> = owned.keys().copied().collect();
+            if !now.is_empty() && now != caught_up {
+                eprintln!(
+                    "fanzha consume {}: caught up with partitions {now:?}; waiting for new entries",
+                    args.name
+                );
+                caught_up = now;
+            }
             std::thread::sleep(IDLE);
         }
     }
