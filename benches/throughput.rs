@@ -354,6 +354,22 @@ fn write_workload(o: &Options, p: &workload::Patterns, pack: &str, texts: &[Stri
     path
 }
 
+/// The `fanzha` binary (crates/fanzha-cli), built in release beside this bench: a bench can
+/// only name its own package's binaries.
+fn cli_exe() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--release", "--quiet", "-p", "fanzha-cli", "--bin", "fanzha"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build -p fanzha-cli failed");
+    // This bench is target/release/deps/throughput-…; the binary is target/release/fanzha.
+    let exe = std::env::current_exe().expect("the bench's path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/release");
+    dir.join(format!("fanzha{}", std::env::consts::EXE_SUFFIX))
+}
+
 fn main() {
     let o = options();
     let n = if o.quick { 20_000 } else { 200_000 };
@@ -467,7 +483,8 @@ fn main() {
     extra.insert("scaling".into(), scaling.into());
 
     // `fanzha scan` end to end: the process reads JSON Lines and writes a verdict per line.
-    let exe = env!("CARGO_BIN_EXE_fanzha");
+    let exe = if o.wants("cli") { cli_exe() } else { PathBuf::new() };
+    let exe = &exe;
     let rules = o.dir.join("synthetic.toml");
     let mut cases = Vec::new();
     for &th in o.threads.iter().filter(|_| o.wants("cli")) {

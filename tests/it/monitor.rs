@@ -52,7 +52,7 @@ fn windows_count_and_sum_exactly_and_name_their_events() {
 
 #[test]
 fn verdicts_do_not_depend_on_batches_or_threads() {
-    let input = super::cli::mixed_stream(3);
+    let input = super::mixed::mixed_stream(3);
     let events: Vec<Event> =
         String::from_utf8(input).unwrap().lines().filter_map(|l| Event::from_json(l).ok()).collect();
     let engine = Engine::bundled().unwrap();

@@ -205,7 +205,7 @@ fn by_field_positive_labels_and_a_default_label() {
 #[test]
 fn gzip_files_several_files_and_stdin() {
     let dir = Scratch::new("corpus-gz");
-    let data = std::fs::read(DATA).unwrap();
+    let data = std::fs::read(super::repo(DATA)).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&data).unwrap();
     let gz = dir.file("labelled.jsonl.gz", gz.finish().unwrap());
@@ -244,7 +244,7 @@ fn a_bad_line_is_reported_with_file_and_line_and_counted() {
 fn a_truncated_gzip_file_is_unreadable_input() {
     let dir = Scratch::new("corpus-truncated");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&std::fs::read(DATA).unwrap()).unwrap();
+    gz.write_all(&std::fs::read(super::repo(DATA)).unwrap()).unwrap();
     let bytes = gz.finish().unwrap();
     let cut = dir.file("cut.jsonl.gz", &bytes[..bytes.len() / 2]);
     let out = corpus(&[&cut], b"");
@@ -287,7 +287,7 @@ fn save_then_compare_lists_the_events_a_rule_change_moved() {
     assert_eq!(counts(&run["summary"]["overall"]), [6, 4, 5, 6, 3, 4]);
 
     // A large order now weighs 60: p4 goes from warn to block, p5 from notice to warn.
-    let rules = std::fs::read_to_string(RULES).unwrap();
+    let rules = std::fs::read_to_string(super::repo(RULES)).unwrap();
     let heavier = rules.replacen(
         "points = 30\nwhen = { any = [\"大单\"] }",
         "points = 60\nwhen = { any = [\"大单\"] }",
@@ -309,7 +309,7 @@ fn save_then_compare_lists_the_events_a_rule_change_moved() {
     );
 
     // Matched by id when lines move: the same rows in reverse order change nothing.
-    let data = std::fs::read_to_string(DATA).unwrap();
+    let data = std::fs::read_to_string(super::repo(DATA)).unwrap();
     let reversed: String = data.lines().rev().map(|l| format!("{l}\n")).collect();
     let moved = dir.file("labelled.jsonl", reversed);
     let out = corpus(&["--json", "--compare", saved, &moved], b"");

@@ -9,7 +9,7 @@ use fanzha::{Engine, RuleSet};
 
 /// A fixed sample of the shared corpus: about `want` lines, the same on every run.
 fn corpus_sample(want: usize) -> Option<Vec<String>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/benign-chat.jsonl.gz");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/benign-chat.jsonl.gz");
     let file = std::fs::File::open(path).ok()?;
     let lines = std::io::BufReader::new(flate2::read::GzDecoder::new(file)).lines().map_while(Result::ok);
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
@@ -82,7 +82,7 @@ fn cli_reports_the_table_and_fails_weak_rules() {
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_fanzha"))
             .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(super::ROOT)
             .output()
             .expect("run fanzha")
     };

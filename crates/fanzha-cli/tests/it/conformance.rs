@@ -3,7 +3,7 @@
 
 use fanzha::{Engine, Event, Monitor, RuleSet};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/conformance");
 
 fn expected() -> Vec<String> {
     std::fs::read_to_string(format!("{DIR}/verdicts.jsonl")).unwrap().lines().map(str::to_string).collect()

@@ -315,7 +315,7 @@ fn worker(redis: &Redis, name: &str, log: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_fanzha"))
         .args(["consume", "--redis", &redis.url, "--name", name])
         .args(extra)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(super::ROOT)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())

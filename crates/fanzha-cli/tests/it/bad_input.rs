@@ -16,7 +16,7 @@ use fanzha::{
     Diagnostic, Engine, Event, Level, LiveEngine, Monitor, MonitorConfig, Pipeline, PipelineOptions, RuleSet,
 };
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bad");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/bad");
 const HEAD: &str = "[pack]\nid = \"t\"\nversion = \"1\"\n";
 /// A phone number and the scam phrase the bad lines carry: never to be echoed in an error.
 const PHONE: &str = "13812345678";

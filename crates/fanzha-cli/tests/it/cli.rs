@@ -3,10 +3,12 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use super::mixed::mixed_stream;
+
 pub(super) fn fanzha(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fanzha"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(super::ROOT)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -189,30 +191,6 @@ fn unreadable_rule_files_are_located_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("E009"));
     let out = fanzha(&["scan", dir.0.join("missing.jsonl").to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(2));
-}
-
-/// The blind mixed stream (messages and transactions) `copies` times over, a day apart, with
-/// ids made unique, and unreadable lines mixed in.
-pub(super) fn mixed_stream(copies: usize) -> Vec<u8> {
-    let blind =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/streams/blind.jsonl"))
-            .unwrap();
-    let events: Vec<serde_json::Value> = blind.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let mut input = Vec::new();
-    for copy in 0..copies {
-        for e in &events {
-            let mut e = e.clone();
-            let ts = chrono::DateTime::parse_from_rfc3339(e["ts"].as_str().unwrap()).unwrap();
-            e["ts"] = (ts + chrono::Duration::days(copy as i64)).to_rfc3339().into();
-            e["id"] = format!("{}#{copy}", e["id"].as_str().unwrap()).into();
-            input.extend_from_slice(e.to_string().as_bytes());
-            input.push(b'\n');
-        }
-        if copy % 7 == 0 {
-            input.extend_from_slice(b"{broken\n\n");
-        }
-    }
-    input
 }
 
 #[test]

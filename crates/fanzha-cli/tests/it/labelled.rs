@@ -34,7 +34,11 @@ fn rate(v: &Value, hits: &str, of: &str) -> f64 {
 #[test]
 fn publicity_in_warning_voice_stays_below_warn() {
     let publicity = file("publicity.jsonl");
-    let rows = std::fs::read_to_string(&publicity).unwrap().lines().filter(|l| !l.trim().is_empty()).count();
+    let rows = std::fs::read_to_string(super::repo(&publicity))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
     assert!(rows >= 300, "at least 300 publicity texts as no-match examples, found {rows}");
     let (code, r, err) = corpus(&["--max-fpr", "0.01", "--false-alarms", "20", &publicity]);
     println!("publicity: {} of {} reach warn", r["overall"]["negatives_warn"], r["overall"]["negatives"]);

@@ -17,7 +17,7 @@ const TEXT: &str = "金丝雀暗号鸮鹦";
 const EVENT_ID: &str = "canary-id-7f3a";
 const ACCOUNT: &str = "acct-canary-9931";
 const CANARIES: &[&str] = &[PHONE, ID_CARD, BANK_CARD, TEXT, EVENT_ID, ACCOUNT];
-const RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/privacy/numbers.toml");
+const RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/privacy/numbers.toml");
 
 /// Every kind of line, good and bad, each carrying canaries.
 fn input() -> Vec<u8> {
