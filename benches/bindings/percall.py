@@ -54,7 +54,7 @@ def main():
     engine.scan_batch(events)
     rows.append(("engine.scan_batch(list), per event", (time.perf_counter() - start) / len(events) * 1e6))
     bare = rows[0][1]
-    print(f"fanzha {fanzha.__name__} from Python, {args.calls} calls, best of 5 rounds")
+    print(f"fanzha from Python, {args.calls} calls, best of 5 rounds")
     print("| call | µs per call | over the bare call |")
     print("|---|---|---|")
     for name, us in rows:

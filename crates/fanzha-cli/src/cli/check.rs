@@ -47,12 +47,10 @@ pub fn run(args: Args) -> i32 {
             for d in e.diagnostics() {
                 if args.json {
                     println!("{}", serde_json::to_string(d).unwrap_or_default());
-                } else {
-                    eprintln!("{}", b.render(d, std::io::IsTerminal::is_terminal(&std::io::stderr())));
                 }
             }
-            if e.diagnostics().is_empty() {
-                eprintln!("{e}");
+            if !args.json || e.diagnostics().is_empty() {
+                super::print_rules_error(&b, &e);
             }
             eprintln!("{} error(s)", e.diagnostics().len().max(1));
             2

@@ -72,29 +72,37 @@ struct RulesArg {
 }
 
 impl RulesArg {
-    fn load(&self, limits: fanzha::Limits) -> Result<RuleSet, fanzha::Error> {
+    /// The rules, or exit code 2 with every error printed (`print_rules_error`).
+    fn load(&self, limits: fanzha::Limits) -> Result<(RuleSet, Engine), i32> {
         let mut b = RuleSet::builder();
         b.limits(limits);
         if self.rules.is_empty() {
-            return b.add_bundled().build();
+            b.add_bundled();
         }
         for p in &self.rules {
             b.add_path(p);
         }
-        b.build()
+        b.build().and_then(|rules| Engine::new(&rules).map(|e| (rules, e))).map_err(|e| {
+            print_rules_error(&b, &e);
+            2
+        })
     }
 }
 
 fn load_engine(paths: &RulesArg, limits: fanzha::Limits) -> Result<(RuleSet, Engine), i32> {
-    let rules = paths.load(limits).map_err(|e| {
+    paths.load(limits)
+}
+
+/// Prints rule errors for a person on stderr: each as its `file:line:column: error[CODE]`
+/// line, then the source line with the term underlined (coloured on a terminal).
+fn print_rules_error(b: &fanzha::RuleSetBuilder, e: &fanzha::Error) {
+    let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if e.diagnostics().is_empty() {
         eprintln!("{e}");
-        2
-    })?;
-    let engine = Engine::new(&rules).map_err(|e| {
-        eprintln!("{e}");
-        2
-    })?;
-    Ok((rules, engine))
+    }
+    for d in e.diagnostics() {
+        eprintln!("{}", b.render(d, color));
+    }
 }
 
 pub fn run() -> i32 {

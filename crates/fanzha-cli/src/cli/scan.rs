@@ -163,7 +163,10 @@ fn watch(paths: Vec<PathBuf>, live: Arc<LiveEngine>, limits: Limits) {
         }
         match b.build().and_then(|rules| live.reload(&rules).map(|()| rules.version())) {
             Ok(version) => eprintln!("fanzha: reloaded rules {version}"),
-            Err(e) => eprintln!("fanzha: rules not reloaded, the running set is kept:\n{e}"),
+            Err(e) => {
+                eprintln!("fanzha: rules not reloaded, the running set is kept:");
+                super::print_rules_error(&b, &e);
+            }
         }
     });
 }

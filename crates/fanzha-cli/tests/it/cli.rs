@@ -281,7 +281,10 @@ fn watch_reloads_rules_mid_stream_and_keeps_them_when_broken() {
     assert_eq!((v["rules"].as_str(), v["score"].as_u64()), (Some("w@2.0"), Some(20)));
 
     std::fs::write(&file, "[pack]\nid = \"w\"\nversion = \"3\"\n[[rule]]\nid = \"w.r\"\n").unwrap();
-    let err = wait_for("w.toml:4:1: error[E001]");
+    wait_for("w.toml:4:1: error[E001]");
+    // The error shows the line it is about, underlined, as `fanzha check` does.
+    let err = wait_for("  | ^^^^^^^^");
+    assert!(err.contains("4 | [[rule]]"), "{err}");
     let v = ask(3);
     assert_eq!(
         (v["rules"].as_str(), v["score"].as_u64()),
