@@ -53,7 +53,10 @@ impl Pool {
     }
 
     fn give(&self, scratch: Scratch) {
-        let most = std::thread::available_parallelism().map_or(4, |n| n.get()) * Self::PER_THREAD;
+        // Asked once: on Linux the answer reads cgroup files, which costs more than a scan.
+        static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let threads = *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(4, |n| n.get()));
+        let most = threads * Self::PER_THREAD;
         let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
         if spare.len() < most {
             spare.push(scratch);
