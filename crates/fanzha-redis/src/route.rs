@@ -15,37 +15,29 @@ use redis::Connection;
 
 use super::keys::{Keys, GROUP};
 use super::wire::Record;
-use super::{redis_error, Meta, RedisArg};
-use crate::cli::{load_engine, RulesArg};
-use fanzha::{Event, Limits, MonitorConfig, Partitioning, PipelineOptions, StreamClock};
+use super::{redis_error, Meta, RedisOptions};
+use fanzha::{Engine, Event, MonitorConfig, Partitioning, PipelineOptions, StreamClock};
 
 /// Lines read, parsed and sent at a time.
 const BATCH: usize = 4096;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    redis: RedisArg,
-    #[command(flatten)]
-    rules: RulesArg,
+/// What `fanzha route` does.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub redis: RedisOptions,
     /// Partitions to split the stream into: the most workers that can share the work.
-    #[arg(long, value_name = "N")]
-    partitions: u32,
-    /// Delete every key of an earlier run under the same --prefix first. Without it, route
+    pub partitions: u32,
+    /// Delete every key of an earlier run under the same prefix first. Without it, route
     /// refuses to write over a run.
-    #[arg(long)]
-    reset: bool,
-    /// JSON Lines input; `-` or nothing for standard input.
-    #[arg(value_name = "FILE")]
-    input: Option<PathBuf>,
+    pub reset: bool,
+    /// JSON Lines input; `-` or `None` for standard input.
+    pub input: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> i32 {
-    let (_, engine) = match load_engine(&args.rules, Limits::default()) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let partitioning = match Partitioning::new(&engine, args.partitions) {
+/// Routes the input with `engine`'s rules; reports on standard error and returns the exit
+/// code (0, or 2 with the error on standard error).
+pub fn run(args: Options, engine: &Engine) -> i32 {
+    let partitioning = match Partitioning::new(engine, args.partitions) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -94,7 +86,7 @@ struct Counts {
 }
 
 fn route(
-    args: &Args,
+    args: &Options,
     mut reader: BufReader<Box<dyn Read>>,
     parts: &Partitioning,
     meta: &Meta,

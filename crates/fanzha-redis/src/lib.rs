@@ -1,5 +1,12 @@
-//! `fanzha route`, `fanzha consume` and `fanzha collect`: one stream scored by many workers
-//! over Redis Streams, with the verdicts `fanzha scan` gives, each written exactly once.
+//! fanzha on Redis Streams: one stream scored by many workers, with the verdicts `fanzha scan`
+//! gives, each written exactly once. This is the runtime of the `fanzha route`, `fanzha
+//! consume` and `fanzha collect` commands (the crate `fanzha-cli` parses their arguments into
+//! [`RedisOptions`], [`route::Options`], [`consume::Options`] and [`collect::Options`]):
+//!
+//! * [`route::run`] splits a stream into partitions, a Redis stream each;
+//! * [`consume::run`] is one of any number of workers that share the partitions through
+//!   leases and write every verdict exactly once through Lua scripts;
+//! * [`collect::run`] reads the verdicts back in input order and checks there is one a line.
 //!
 //! Why it is split this way:
 //!
@@ -23,14 +30,14 @@
 //! * **collect** reads the output stream back in input order and checks it has exactly one
 //!   verdict per input line.
 //!
-//! The key names are in [`keys`]; the wire format of the input streams in [`wire`].
+//! The key names are in `keys`; the wire format of the input streams in `wire`.
 
-pub(super) mod collect;
-pub(super) mod consume;
+pub mod collect;
+pub mod consume;
 mod keys;
 mod lease;
 mod owned;
-pub(super) mod route;
+pub mod route;
 mod scripts;
 mod wire;
 
@@ -41,17 +48,22 @@ use redis::Connection;
 use keys::Keys;
 
 /// Where the run's Redis is, and which of its keys are the run's.
-#[derive(Debug, clap::Args)]
-pub(super) struct RedisArg {
-    /// The Redis server, as redis://[user:password@]host[:port][/db].
-    #[arg(long = "redis", value_name = "URL", default_value = "redis://127.0.0.1:6379")]
-    url: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// The Redis server, as `redis://[user:password@]host[:port][/db]`.
+    pub url: String,
     /// Prefix of every key of the run, so several runs can share a server.
-    #[arg(long, value_name = "PREFIX", default_value = "fanzha")]
-    prefix: String,
+    pub prefix: String,
 }
 
-impl RedisArg {
+impl Default for RedisOptions {
+    /// `redis://127.0.0.1:6379`, prefix `fanzha`.
+    fn default() -> RedisOptions {
+        RedisOptions { url: "redis://127.0.0.1:6379".into(), prefix: "fanzha".into() }
+    }
+}
+
+impl RedisOptions {
     /// A connection (given up after 5 s of trying). Reads and writes have no timeout: on
     /// Linux a socket call with one fails with EINTR when the process is stopped and continued
     /// (a debugger, a frozen container), and a worker must survive that; one without is

@@ -11,21 +11,22 @@ use std::time::Duration;
 use redis::Value;
 
 use super::wire;
-use super::{done_count, redis_error, Meta, RedisArg};
+use super::{done_count, redis_error, Meta, RedisOptions};
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    redis: RedisArg,
+/// What `fanzha collect` does.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub redis: RedisOptions,
     /// Wait until routing is over and every line has its verdict.
-    #[arg(long)]
-    wait: bool,
+    pub wait: bool,
 }
 
 /// Entries read at a time.
 const PAGE: usize = 10_000;
 
-pub fn run(args: Args) -> i32 {
+/// Prints the verdicts in input order on standard output; returns the exit code (1 if a line
+/// has no verdict or more than one, 2 on other errors, with the error on standard error).
+pub fn run(args: Options) -> i32 {
     match collect(&args) {
         Ok(()) => 0,
         Err((code, e)) => {
@@ -35,7 +36,7 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-fn collect(args: &Args) -> Result<(), (i32, String)> {
+fn collect(args: &Options) -> Result<(), (i32, String)> {
     let usage = |e: String| (2, e);
     let keys = args.redis.keys();
     let mut con = args.redis.connect().map_err(usage)?;

@@ -2,9 +2,9 @@
 //!
 //! The loop: take free partitions up to the fair share (or give extra ones up); beat and renew
 //! leases; read new entries of every owned partition in one call; score them and offer
-//! the results, which acknowledges them. See [`super::owned`]
+//! the results, which acknowledges them. See `owned`
 //! for how results are written exactly once and how a partition is taken over, and
-//! [`super::lease`] for ownership.
+//! `lease` for ownership.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -14,38 +14,31 @@ use super::lease::Leases;
 use super::owned::{Ctx, Flight, Owned};
 use super::scripts::Scripts;
 use super::wire;
-use super::{done_count, Meta, RedisArg};
-use crate::cli::{load_engine, RulesArg};
-use fanzha::{Engine, Limits, Partitioning};
+use super::{done_count, Meta, RedisOptions};
+use fanzha::{Engine, Partitioning};
 
 /// Entries read from one partition at a time.
 const READ: usize = 512;
 /// How long a worker waits when a read found nothing new.
 const IDLE: Duration = Duration::from_millis(20);
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    redis: RedisArg,
-    #[command(flatten)]
-    rules: RulesArg,
+/// What a `fanzha consume` worker does.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub redis: RedisOptions,
     /// This worker's name, unique among the run's workers (its consumer name in the group).
-    #[arg(long, value_name = "NAME")]
-    name: String,
+    pub name: String,
     /// How long a partition stays owned by a worker that stopped renewing it: after a crash,
-    /// its partitions move to other workers after this.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
-    lease: Duration,
+    /// its partitions move to other workers after this. At least 100 ms.
+    pub lease: Duration,
     /// Exit once every input line has its verdict (after `fanzha route` finished).
-    #[arg(long)]
-    exit_when_done: bool,
+    pub exit_when_done: bool,
 }
 
-pub fn run(args: Args) -> i32 {
-    let (_, engine) = match load_engine(&args.rules, Limits::default()) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+/// Works as one of the run's workers with `engine` (built from the rules the stream was
+/// routed with) until every line has its verdict if `exit_when_done`, or until an error;
+/// returns the exit code (2 with the error on standard error).
+pub fn run(args: Options, engine: Engine) -> i32 {
     if args.lease < Duration::from_millis(100) {
         eprintln!("error: --lease must be at least 100ms");
         return 2;
@@ -59,7 +52,7 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-fn work(args: &Args, engine: Engine) -> Result<(), String> {
+fn work(args: &Options, engine: Engine) -> Result<(), String> {
     let keys = args.redis.keys();
     let mut con = args.redis.connect()?;
     // Named in CLIENT LIST, so an operator (or a test) can tell the workers' connections apart;
