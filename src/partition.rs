@@ -152,7 +152,7 @@ impl Partitioning {
 
     /// The partitions `event` must be observed in, sorted and without repeats: the partition
     /// of each key value it carries. An event without one goes to `seq % N` (`seq` is its
-    /// [`Placement::seq`]), which spreads stateless work evenly. Never empty.
+    /// [`Placement::seq`](crate::Placement::seq)), which spreads stateless work evenly. Never empty.
     pub fn route(&self, event: &Event, seq: u64) -> Vec<u32> {
         let mut route: Vec<u32> =
             self.fields.iter().filter_map(|f| key_value(event, f)).map(|v| self.partition_of(&v)).collect();

@@ -9,8 +9,8 @@ use super::MonitorConfig;
 use crate::event::Event;
 
 /// Where an event stands in its stream: its position, its time, whether it is late, and the
-/// stream's clock once it is counted. Made by a [`StreamClock`]; a [`Monitor`] makes its own
-/// unless given them ([`Monitor::observe_placed`]).
+/// stream's clock once it is counted. Made by a [`StreamClock`]; a [`Monitor`](super::Monitor) makes its own
+/// unless given them ([`Monitor::observe_placed`](super::Monitor::observe_placed)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Placement {
     /// The event's position among the stream's events, from 1 (lines that are not events do
@@ -24,7 +24,7 @@ pub struct Placement {
     pub clock: i64,
 }
 
-/// The time step of a [`Monitor`], on its own: gives each event of a stream its
+/// The time step of a [`Monitor`](super::Monitor), on its own: gives each event of a stream its
 /// [`Placement`], in input order. Run once over a whole stream before it is partitioned, so
 /// every partition judges time as one monitor over the stream would.
 #[derive(Debug, Clone)]
