@@ -104,11 +104,8 @@ fn library_files() -> Vec<(PathBuf, String)> {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let relative = path.strip_prefix(&src).unwrap().to_path_buf();
-                // The crate root re-exports every layer; the command line is a client.
-                if relative == Path::new("lib.rs")
-                    || relative == Path::new("main.rs")
-                    || relative.starts_with("cli")
-                {
+                // The crate root re-exports every layer and is not one.
+                if relative == Path::new("lib.rs") {
                     continue;
                 }
                 let source = std::fs::read_to_string(&path).unwrap();
