@@ -36,21 +36,27 @@ pub mod collect;
 pub mod consume;
 mod keys;
 mod lease;
-mod owned;
+mod metrics;
+mod nodes;
+mod partition;
 pub mod route;
 mod scripts;
 mod wire;
 
-use std::time::Duration;
-
-use redis::Connection;
+use std::collections::HashMap;
+use std::fmt;
 
 use keys::Keys;
+use nodes::Nodes;
+
+/// The format of a run's keys; a worker refuses a run routed in another.
+const FORMAT: &str = "2";
 
 /// Where the run's Redis is, and which of its keys are the run's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisOptions {
-    /// The Redis server, as `redis://[user:password@]host[:port][/db]`.
+    /// The Redis server, or any node of a Redis Cluster, as
+    /// `redis://[user:password@]host[:port][/db]`.
     pub url: String,
     /// Prefix of every key of the run, so several runs can share a server.
     pub prefix: String,
@@ -64,25 +70,90 @@ impl Default for RedisOptions {
 }
 
 impl RedisOptions {
-    /// A connection (given up after 5 s of trying). Reads and writes have no timeout: on
-    /// Linux a socket call with one fails with EINTR when the process is stopped and continued
-    /// (a debugger, a frozen container), and a worker must survive that; one without is
-    /// restarted. Every call returns at once (no command blocks), so a hang means the server
-    /// stopped answering, and the worker's leases pass to others meanwhile.
-    fn connect(&self) -> Result<Connection, String> {
-        let fail = |e: redis::RedisError| format!("cannot connect to Redis at {}: {e}", self.url);
-        let client = redis::Client::open(self.url.as_str()).map_err(fail)?;
-        client.get_connection_with_timeout(Duration::from_secs(5)).map_err(fail)
-    }
-
-    fn keys(&self) -> Keys {
-        Keys::new(&self.prefix)
+    /// Connections to the server, or to every primary of the cluster (each given up after 5 s
+    /// of trying). Reads and writes have no timeout: on Linux a socket call with one fails
+    /// with EINTR when the process is stopped and continued (a debugger, a frozen container),
+    /// and a worker must survive that. Every call returns at once (no command blocks), so a
+    /// hang means the server stopped answering, and the worker's leases pass to others
+    /// meanwhile.
+    fn connect(&self) -> Result<Nodes, Fail> {
+        if self.prefix.contains(['{', '}']) {
+            return Err(Fail::Other(format!(
+                "--prefix {} has a brace: braces mark a key's hash tag on Redis Cluster",
+                self.prefix
+            )));
+        }
+        Nodes::connect(&self.url)
     }
 }
 
-/// Turns a Redis error into a message that says what was being done.
-fn redis_error(what: &str) -> impl Fn(redis::RedisError) -> String + '_ {
-    move |e| format!("Redis {what}: {e}")
+/// Why a step failed: Redis (which a worker may survive by reconnecting, if it is a lost
+/// connection or a cluster in flux) or anything else.
+#[derive(Debug)]
+enum Fail {
+    Redis(String, redis::RedisError),
+    Other(String),
+}
+
+impl Fail {
+    /// Whether reconnecting may help: the connection dropped or was refused, or the cluster
+    /// is moving slots, starting, or lost a script cache with a restart.
+    fn transient(&self) -> bool {
+        match self {
+            Fail::Redis(_, e) => {
+                e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal()
+                    || e.is_timeout()
+                    || e.redirect_node().is_some()
+                    || matches!(
+                        e.code(),
+                        Some(
+                            "MOVED"
+                                | "ASK"
+                                | "TRYAGAIN"
+                                | "CLUSTERDOWN"
+                                | "LOADING"
+                                | "MASTERDOWN"
+                                | "NOSCRIPT"
+                        )
+                    )
+            }
+            Fail::Other(_) => false,
+        }
+    }
+}
+
+impl fmt::Display for Fail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fail::Redis(what, e) => write!(f, "Redis {what}: {e}"),
+            Fail::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<String> for Fail {
+    fn from(s: String) -> Fail {
+        Fail::Other(s)
+    }
+}
+
+impl From<&str> for Fail {
+    fn from(s: &str) -> Fail {
+        Fail::Other(s.to_string())
+    }
+}
+
+/// Says what was being done when a Redis call failed.
+trait Redis<T> {
+    fn redis(self, what: &str) -> Result<T, Fail>;
+}
+
+impl<T> Redis<T> for redis::RedisResult<T> {
+    fn redis(self, what: &str) -> Result<T, Fail> {
+        self.map_err(|e| Fail::Redis(what.to_string(), e))
+    }
 }
 
 /// What `fanzha route` recorded about a run.
@@ -99,14 +170,20 @@ struct Meta {
 
 impl Meta {
     /// The run's meta hash, or `None` if nothing was routed under this prefix.
-    fn read(con: &mut Connection, keys: &Keys) -> Result<Option<Meta>, String> {
-        let map: std::collections::HashMap<String, String> =
-            redis::cmd("HGETALL").arg(keys.meta()).query(con).map_err(redis_error("HGETALL meta"))?;
+    fn read(nodes: &mut Nodes, keys: &Keys) -> Result<Option<Meta>, Fail> {
+        let key = keys.meta();
+        let map: HashMap<String, String> =
+            redis::cmd("HGETALL").arg(&key).query(nodes.for_key(&key)).redis("HGETALL meta")?;
         if map.is_empty() {
             return Ok(None);
         }
+        if map.get("format").map(String::as_str) != Some(FORMAT) {
+            return Err(Fail::Other(format!(
+                "{key} was written by another version of fanzha route: route the stream again (--reset)"
+            )));
+        }
         let bad = |field: &str| {
-            format!("{} has no valid `{field}`: was it written by `fanzha route`?", keys.meta())
+            Fail::Other(format!("{key} has no valid `{field}`: was it written by `fanzha route`?"))
         };
         let partitions =
             map.get("partitions").and_then(|s| s.parse().ok()).ok_or_else(|| bad("partitions"))?;
@@ -121,23 +198,33 @@ impl Meta {
     }
 
     /// Writes everything but `lines`.
-    fn write(&self, con: &mut Connection, keys: &Keys) -> Result<(), String> {
+    fn write(&self, nodes: &mut Nodes, keys: &Keys) -> Result<(), Fail> {
         let fields = serde_json::to_string(&self.fields).unwrap_or_default();
+        let key = keys.meta();
         redis::cmd("HSET")
-            .arg(keys.meta())
+            .arg(&key)
+            .arg("format")
+            .arg(FORMAT)
             .arg("partitions")
             .arg(self.partitions)
             .arg("rules")
             .arg(&self.rules)
             .arg("fields")
             .arg(fields)
-            .query::<i64>(con)
+            .query::<i64>(nodes.for_key(&key))
             .map(drop)
-            .map_err(redis_error("HSET meta"))
+            .redis("HSET meta")
     }
 }
 
-/// Lines whose verdicts have been written.
-fn done_count(con: &mut Connection, keys: &Keys) -> Result<u64, String> {
-    redis::cmd("HLEN").arg(keys.done()).query(con).map_err(redis_error("HLEN done"))
+/// Verdicts written, over every partition (counted in the cursors).
+fn written(nodes: &mut Nodes, keys: &Keys) -> Result<u64, Fail> {
+    let mut total = 0;
+    for p in 0..keys.partitions() {
+        let key = keys.cursor(p);
+        let n: Option<u64> =
+            redis::cmd("HGET").arg(&key).arg("verdicts").query(nodes.for_key(&key)).redis("HGET cursor")?;
+        total += n.unwrap_or(0);
+    }
+    Ok(total)
 }

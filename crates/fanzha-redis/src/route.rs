@@ -2,20 +2,26 @@
 //!
 //! This is the only step that sees the whole stream, and it does the only work that needs
 //! to: read each line, place each event on one [`StreamClock`] (time, lateness, position) and
-//! name its partitions. Lines are parsed in parallel, a batch at a time; placing and routing
-//! run in input order; each batch's XADDs go in one pipeline, so every partition stream is in
-//! input order.
+//! name its partitions. Lines are parsed in parallel, a block at a time; placing and routing
+//! run in input order; each block becomes one entry per partition it touches (many lines to
+//! an entry, see `wire`), sent in one pipeline per node, so every partition stream is in input
+//! order and Redis does a few operations per block, not per line.
+//!
+//! An entry's id is the number of its first line (`n-0`), so routing can resume after a lost
+//! connection or a restarted shard: the block is sent again, without the entries a partition
+//! already holds.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use redis::Connection;
 
-use super::keys::{Keys, GROUP};
+use super::keys::Keys;
+use super::nodes::Nodes;
 use super::wire::Record;
-use super::{redis_error, Meta, RedisOptions};
+use super::{Fail, Meta, Redis, RedisOptions};
 use fanzha::{Engine, Event, MonitorConfig, Partitioning, PipelineOptions, StreamClock};
 
 /// Lines read, parsed and sent at a time.
@@ -77,6 +83,9 @@ pub fn run(args: Options, engine: &Engine) -> i32 {
     }
 }
 
+/// How long routing tries to reach Redis again after losing it.
+const RECONNECT: Duration = Duration::from_secs(60);
+
 #[derive(Debug, Default)]
 struct Counts {
     lines: u64,
@@ -90,31 +99,26 @@ fn route(
     mut reader: BufReader<Box<dyn Read>>,
     parts: &Partitioning,
     meta: &Meta,
-) -> Result<Counts, String> {
-    let keys = args.redis.keys();
-    let mut con = args.redis.connect()?;
+) -> Result<Counts, Fail> {
+    let keys = Keys::new(&args.redis.prefix, parts.partitions());
+    let mut nodes = args.redis.connect()?;
     if args.reset {
-        reset(&mut con, &keys)?;
-    } else if Meta::read(&mut con, &keys)?.is_some() {
-        return Err(format!(
+        reset(&mut nodes, &keys)?;
+    } else if Meta::read(&mut nodes, &keys)?.is_some() {
+        return Err(Fail::Other(format!(
             "{} exists: a stream was routed under --prefix {} before; pass --reset to delete that run's keys, or choose another prefix",
             keys.meta(),
             args.redis.prefix
-        ));
+        )));
     }
-    // The groups exist before any entry does, so a worker started early reads from the start.
-    let mut pipe = redis::pipe();
-    for p in 0..parts.partitions() {
-        pipe.cmd("XGROUP").arg("CREATE").arg(keys.input(p)).arg(GROUP).arg("0").arg("MKSTREAM").ignore();
-    }
-    pipe.query::<()>(&mut con).map_err(redis_error("XGROUP CREATE"))?;
-    meta.write(&mut con, &keys)?;
+    meta.write(&mut nodes, &keys)?;
 
     let max_line = PipelineOptions::default().max_line_bytes;
     let live = args.input.as_ref().is_none_or(|p| p.as_os_str() == "-");
     let mut clock = StreamClock::new(&MonitorConfig::default());
     let mut counts = Counts::default();
     let mut lines: Vec<Option<Vec<u8>>> = Vec::with_capacity(BATCH);
+    let n_parts = parts.partitions() as usize;
     loop {
         lines.clear();
         while lines.len() < BATCH {
@@ -123,7 +127,7 @@ fn route(
                 None => break,
             }
             // A live stream (standard input) is sent as soon as nothing more is waiting, so
-            // workers see each event without waiting for a batch to fill.
+            // workers see each event without waiting for a block to fill.
             if live && reader.buffer().is_empty() {
                 break;
             }
@@ -138,7 +142,15 @@ fn route(
                 None => Err(Event::overlong(max_line).to_string()),
             })
             .collect();
-        let mut pipe = redis::pipe();
+        // Each partition's entry for this block: its first line and its records.
+        let mut block: Vec<(u64, Vec<u8>)> = vec![(0, Vec::new()); n_parts];
+        let mut add = |p: u32, record: &Record| {
+            let (first, batch) = &mut block[p as usize];
+            if batch.is_empty() {
+                *first = record.n();
+            }
+            record.encode(batch);
+        };
         for (line, event) in lines.iter_mut().zip(parsed) {
             counts.lines += 1;
             let n = counts.lines;
@@ -156,58 +168,116 @@ fn route(
                     }
                     let record = Record::Event { n, placement, k: route.len() as u32, line };
                     for p in route {
-                        add(&mut pipe, &keys, p, &record);
+                        add(p, &record);
                     }
                 }
                 Err(error) => {
                     counts.bad += 1;
-                    add(
-                        &mut pipe,
-                        &keys,
-                        (n % u64::from(parts.partitions())) as u32,
-                        &Record::Bad { n, error },
-                    );
+                    add((n % n_parts as u64) as u32, &Record::Bad { n, error });
                 }
             }
         }
-        pipe.query::<()>(&mut con).map_err(redis_error("XADD"))?;
+        send(&mut nodes, &keys, &block, &args.redis)?;
     }
+    let key = keys.meta();
     redis::cmd("HSET")
-        .arg(keys.meta())
+        .arg(&key)
         .arg("lines")
         .arg(counts.lines)
-        .query::<i64>(&mut con)
-        .map_err(redis_error("HSET meta lines"))?;
+        .query::<i64>(nodes.for_key(&key))
+        .redis("HSET meta lines")?;
     Ok(counts)
 }
 
-fn add(pipe: &mut redis::Pipeline, keys: &Keys, p: u32, record: &Record) {
-    let mut cmd = redis::cmd("XADD");
-    cmd.arg(keys.input(p)).arg("*");
-    record.write_fields(&mut cmd);
-    pipe.add_command(cmd).ignore();
+/// Adds a block's entries, one pipeline per node; after a lost connection, reconnects and
+/// sends again the entries the partitions do not hold yet.
+fn send(nodes: &mut Nodes, keys: &Keys, block: &[(u64, Vec<u8>)], redis: &RedisOptions) -> Result<(), Fail> {
+    let mut again = false;
+    let start = Instant::now();
+    loop {
+        match try_send(nodes, keys, block, again) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.transient() && start.elapsed() < RECONNECT => {
+                eprintln!("fanzha route: {e}; reconnecting");
+                std::thread::sleep(Duration::from_millis(200));
+                if let Ok(n) = redis.connect() {
+                    *nodes = n;
+                }
+                again = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
-/// Deletes every key of the run (found with SCAN, so the server is never blocked long).
-fn reset(con: &mut Connection, keys: &Keys) -> Result<(), String> {
-    let mut cursor = 0u64;
-    loop {
-        let (next, found): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(keys.pattern())
-            .arg("COUNT")
-            .arg(1000)
-            .query(con)
-            .map_err(redis_error("SCAN"))?;
-        if !found.is_empty() {
-            redis::cmd("DEL").arg(found).query::<i64>(con).map_err(redis_error("DEL"))?;
+fn try_send(nodes: &mut Nodes, keys: &Keys, block: &[(u64, Vec<u8>)], again: bool) -> Result<(), Fail> {
+    let mut pipes: Vec<redis::Pipeline> = (0..nodes.len()).map(|_| redis::pipe()).collect();
+    for (p, (first, batch)) in block.iter().enumerate() {
+        if batch.is_empty() {
+            continue;
         }
-        if next == 0 {
-            return Ok(());
+        let p = p as u32;
+        let key = keys.input(p);
+        if again {
+            // Sent before the connection was lost?
+            let last: Vec<(String, redis::Value)> = redis::cmd("XREVRANGE")
+                .arg(&key)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query(nodes.for_key(&key))
+                .redis("XREVRANGE")?;
+            let held =
+                last.first().and_then(|(id, _)| id.split('-').next()?.parse::<u64>().ok()).unwrap_or(0);
+            if held >= *first {
+                continue;
+            }
         }
-        cursor = next;
+        pipes[nodes.node(keys.slot(p))]
+            .cmd("XADD")
+            .arg(&key)
+            .arg(format!("{first}-0"))
+            .arg("b")
+            .arg(batch.as_slice())
+            .ignore();
     }
+    for (i, pipe) in pipes.iter().enumerate() {
+        if !pipe.is_empty() {
+            pipe.query::<()>(nodes.con(i)).redis("XADD")?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every key of the run on every node (found with SCAN, so a server is never blocked
+/// long; one key at a time, as keys of different slots cannot go in one DEL on a cluster).
+fn reset(nodes: &mut Nodes, keys: &Keys) -> Result<(), Fail> {
+    for i in 0..nodes.len() {
+        let mut cursor = 0u64;
+        loop {
+            let (next, found): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(keys.pattern())
+                .arg("COUNT")
+                .arg(1000)
+                .query(nodes.con(i))
+                .redis("SCAN")?;
+            if !found.is_empty() {
+                let mut pipe = redis::pipe();
+                for k in found {
+                    pipe.cmd("DEL").arg(k).ignore();
+                }
+                pipe.query::<()>(nodes.con(i)).redis("DEL")?;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    Ok(())
 }
 
 /// The next line as `fanzha scan` cuts the input: `Some(Some(line))` with its newline if it

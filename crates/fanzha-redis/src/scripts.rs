@@ -1,183 +1,72 @@
-//! The Lua scripts that make a worker's writes exactly-once and ordered, and its leases safe.
+//! The Lua scripts that make a worker's writes exactly-once and its leases safe.
 //!
-//! Each script runs atomically in Redis, so a check and the write it guards cannot be split by
-//! another worker's call, or by a crash between them: a verdict is added to the output stream
-//! in the same step that marks its line done, an entry is acknowledged in the same step as
-//! what it brought is stored, and a lease is renewed or given up only by the worker that
-//! holds it. The scripts are loaded once when a worker starts and called by hash
-//! (EVALSHA), so they can go in a pipeline with the rest of a batch.
+//! Each script runs atomically in Redis and touches the keys of one partition only (one hash
+//! tag, so one slot of a cluster): a batch's verdicts are written in the same step that moves
+//! the partition's cursor past the batch, under a check that the worker still holds the
+//! lease and that the cursor is where the worker left it, so a crash at any point leads to the
+//! batch being scored and written again by the next owner, never to a lost or a second
+//! verdict. `redis::Script` calls them by hash and loads them again where a restarted server
+//! has forgotten them.
 
-use redis::{Connection, Pipeline, Script, Value};
+use redis::Script;
 
-use super::keys::Keys;
+use super::nodes::Nodes;
+use super::{Fail, Redis};
 
-use super::redis_error;
-
-/// What the two write scripts share: writing a line and, in cascade, the lines that waited
-/// for it. A line not written yet has its state in the `wait` hash: `p:n` how many of the
-/// lines it waits for are not written yet, `s:n` the lines waiting for it; once its verdict is
-/// known but it still waits, `v:n` the verdict, `i:n` its event id and `r:n` its partitions
-/// (whose partials, `n:q` in the `partials` hash, go when it is written).
-const COMMON: &str = r"
-local done, out, input, wait, partials, group = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1]
-
--- Acknowledges entries, a few hundred ids a call.
-local function ack_all(ids)
-  for j = 1, #ids, 500 do
-    redis.call('XACK', input, group, unpack(ids, j, math.min(j + 499, #ids)))
-  end
+/// Writes a batch of a partition's verdicts as one output entry and moves its cursor past the
+/// batch's input entries, if the caller holds the lease (else -1) and the cursor is at the
+/// entry the batch follows (else -2: the batch, or a later one, was written already).
+///
+/// KEYS: lease, cursor, out, parts. ARGV: worker, cursor expected, new cursor entry, its
+/// last line, the number of verdicts, their line numbers (space-separated), the verdicts (one
+/// a line), then the `parts` fields to delete (the partials merged into those verdicts). The
+/// output entry's id is its last line's number (`n-0`), so the entry holding a line is the
+/// first at or after `n-0`; the cursor hash counts the verdicts written (`verdicts`).
+const COMMIT: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if (redis.call('HGET', KEYS[2], 'id') or '0-0') ~= ARGV[2] then return -2 end
+local count = tonumber(ARGV[5])
+if count > 0 then
+  local last = string.match(ARGV[6], '(%d+)$')
+  redis.call('XADD', KEYS[3], last .. '-0', 'lines', ARGV[6], 'verdicts', ARGV[7])
 end
-
--- Deletes line n's partials.
-local function drop(n, route)
-  for q in string.gmatch(route, '%S+') do redis.call('HDEL', partials, n .. ':' .. q) end
+local i = 8
+while i <= #ARGV do
+  local j = math.min(i + 999, #ARGV)
+  redis.call('HDEL', KEYS[4], unpack(ARGV, i, j))
+  i = j + 1
 end
-
--- Lines waiting for x that x's writing makes ready go to work.
-local function release(x, work)
-  local succ = redis.call('HGET', wait, 's:' .. x)
-  if succ then
-    redis.call('HDEL', wait, 's:' .. x)
-    for s in string.gmatch(succ, '%S+') do
-      local left = redis.call('HINCRBY', wait, 'p:' .. s, -1)
-      if left <= 0 and redis.call('HEXISTS', wait, 'v:' .. s) == 1 then table.insert(work, s) end
-    end
-  end
-end
-
--- Writes line n, ready, whose verdict is given, then in cascade the lines it makes ready
--- (their verdicts stored).
-local function emit(n, id, json)
-  if redis.call('HSETNX', done, n, 1) == 1 then
-    redis.call('XADD', out, '*', 'n', n, 'id', id, 'verdict', json)
-  end
-  local work = {}
-  release(n, work)
-  while #work > 0 do
-    local x = table.remove(work)
-    if redis.call('HSETNX', done, x, 1) == 1 then
-      redis.call('XADD', out, '*', 'n', x, 'id', redis.call('HGET', wait, 'i:' .. x),
-        'verdict', redis.call('HGET', wait, 'v:' .. x))
-    end
-    local route = redis.call('HGET', wait, 'r:' .. x)
-    redis.call('HDEL', wait, 'v:' .. x, 'i:' .. x, 'p:' .. x, 'r:' .. x)
-    if route then drop(x, route) end
-    release(x, work)
-  end
-end
-
--- Line n comes after line prev in a partition: it waits for it unless prev is written.
--- Returns whether it waits.
-local function after(n, prev)
-  if prev ~= '0' and redis.call('HEXISTS', done, prev) == 0 then
-    redis.call('HINCRBY', wait, 'p:' .. n, 1)
-    redis.call('HSET', wait, 's:' .. prev, (redis.call('HGET', wait, 's:' .. prev) or '') .. ' ' .. n)
-    return true
-  end
-  return false
-end
-
--- Line n's verdict is known: written now if it waits for nothing, else stored.
-local function known(n, id, json, route)
-  if tonumber(redis.call('HGET', wait, 'p:' .. n) or '0') <= 0 then
-    redis.call('HDEL', wait, 'p:' .. n)
-    if route ~= '' then drop(n, route) end
-    emit(n, id, json)
-  else
-    redis.call('HSET', wait, 'v:' .. n, json, 'i:' .. n, id, 'r:' .. n, route)
-  end
-end
+redis.call('HSET', KEYS[2], 'id', ARGV[3], 'line', ARGV[4])
+redis.call('HINCRBY', KEYS[2], 'verdicts', count)
+return 1
 ";
 
-/// Offers a batch of a partition's results, in stream order, acknowledging each entry in the
-/// same step. Items, after the group: `V eid n prev id json`, a verdict known in this
-/// partition (a line routed here alone, or a bad line); `P eid n prev k q partial route`,
-/// partition `q`'s partial of a line routed to the `k` partitions `route`. `prev` is the line
-/// before `n` in this partition's stream (0 for none): `n` is written once its verdict is
-/// known and `prev` is written, so each partition's lines, and so each key value's, reach the
-/// output stream in input order. Returns `{n, {q, partial, …}, …}`: lines whose partials are
-/// all in and have no verdict yet, to merge; those entries are acknowledged with the verdict.
-/// A line already done, or an item offered before, changes nothing.
-const OFFER: &str = r"
-local merge, acks = {}, {}
-local i = 2
-while i <= #ARGV do
-  local kind, eid, n, prev = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local ack = true
-  if kind == 'V' then
-    if redis.call('HEXISTS', done, n) == 0 and redis.call('HEXISTS', wait, 'v:' .. n) == 0 then
-      if after(n, prev) then
-        redis.call('HSET', wait, 'v:' .. n, ARGV[i + 5], 'i:' .. n, ARGV[i + 4], 'r:' .. n, '')
-      else
-        -- Nothing to wait for, the common case: written at once.
-        emit(n, ARGV[i + 4], ARGV[i + 5])
-      end
-    end
-    i = i + 6
-  else
-    if redis.call('HEXISTS', done, n) == 0 then
-      if redis.call('HSETNX', partials, n .. ':' .. ARGV[i + 5], ARGV[i + 6]) == 1 then after(n, prev) end
-      if redis.call('HEXISTS', wait, 'v:' .. n) == 0 then
-        local qs, fields = {}, {}
-        for q in string.gmatch(ARGV[i + 7], '%S+') do
-          table.insert(qs, q)
-          table.insert(fields, n .. ':' .. q)
-        end
-        local got = redis.call('HMGET', partials, unpack(fields))
-        local all = {}
-        for j, q in ipairs(qs) do
-          if not got[j] then all = nil break end
-          table.insert(all, q)
-          table.insert(all, got[j])
-        end
-        if all then
-          table.insert(merge, n)
-          table.insert(merge, all)
-          ack = false
-        end
-      end
-    end
-    i = i + 8
+/// Hands partials of lines to the partition that merges them (their home), unless the home
+/// has written the line already (a partial sent again after a crash must not linger): one
+/// HSET for the batch. KEYS: the home's cursor and parts. ARGV: `n field partial` for each.
+const CONTRIBUTE: &str = r"
+local written = tonumber(redis.call('HGET', KEYS[1], 'line') or '0')
+local set = {}
+for i = 1, #ARGV, 3 do
+  if tonumber(ARGV[i]) > written then
+    table.insert(set, ARGV[i + 1])
+    table.insert(set, ARGV[i + 2])
   end
-  if ack then table.insert(acks, eid) end
 end
-ack_all(acks)
-return merge
-";
-
-/// Sets merged verdicts (items after the group: `eid n id json route`), writes the lines that
-/// wait for nothing, and acknowledges the entries.
-const VERDICT: &str = r"
-local acks = {}
-local i = 2
-while i <= #ARGV do
-  local eid, n = ARGV[i], ARGV[i + 1]
-  if redis.call('HEXISTS', done, n) == 0 and redis.call('HEXISTS', wait, 'v:' .. n) == 0 then
-    known(n, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
-  end
-  table.insert(acks, eid)
-  i = i + 5
+for i = 1, #set, 1000 do
+  redis.call('HSET', KEYS[2], unpack(set, i, math.min(i + 999, #set)))
 end
-ack_all(acks)
 return 0
 ";
 
-/// Reads new entries of the partitions whose leases this worker still holds, in one atomic
-/// step: a worker that stalled past its lease can never take entries out of the group after
-/// the partition's new owner replayed it (they would be missing from the new owner's state).
-/// KEYS: a lease key and the partition's input stream, in pairs. ARGV: the worker's name, the
-/// group, the count per stream. Returns what XREADGROUP would.
-const READ: &str = r"
-local out = {}
-for i = 1, #KEYS, 2 do
-  if redis.call('GET', KEYS[i]) == ARGV[1] then
-    local r = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[1], 'COUNT', ARGV[3], 'STREAMS', KEYS[i + 1], '>')
-    if r then
-      for _, s in ipairs(r) do table.insert(out, s) end
-    end
-  end
-end
-return out
+/// Takes a lease that is free or already this worker's (after a reconnection), for ARGV[2]
+/// ms; 1 if taken.
+const ACQUIRE: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
 ";
 
 /// Extends a lease only if this worker still holds it.
@@ -207,87 +96,114 @@ end
 return redis.call('ZCARD', KEYS[1])
 ";
 
-/// The scripts, loaded into the server.
+/// What a commit found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Committed {
+    Yes,
+    /// The lease is another worker's, or has expired.
+    LeaseLost,
+    /// The cursor moved: another worker wrote this partition meanwhile.
+    CursorMoved,
+}
+
+/// The scripts.
 pub(super) struct Scripts {
-    offer: Script,
-    verdict: Script,
-    read: Script,
+    commit: Script,
+    contribute: Script,
+    acquire: Script,
     renew: Script,
     release: Script,
     heartbeat: Script,
 }
 
 impl Scripts {
-    /// Loads every script into the server's script cache.
-    pub(super) fn load(con: &mut Connection) -> Result<Scripts, String> {
-        let s = Scripts {
-            offer: Script::new(&format!("{COMMON}{OFFER}")),
-            verdict: Script::new(&format!("{COMMON}{VERDICT}")),
-            read: Script::new(READ),
+    pub(super) fn new() -> Scripts {
+        Scripts {
+            commit: Script::new(COMMIT),
+            contribute: Script::new(CONTRIBUTE),
+            acquire: Script::new(ACQUIRE),
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
             heartbeat: Script::new(HEARTBEAT),
-        };
-        for script in [&s.offer, &s.verdict, &s.read, &s.renew, &s.release, &s.heartbeat] {
-            script.prepare_invoke().load(con).map_err(redis_error("SCRIPT LOAD"))?;
         }
-        Ok(s)
     }
 
-    /// The offer script (see [`OFFER`]), to call with the keys of `Keys::write_keys` and
-    /// the group; its hash is loaded, so a call is one EVALSHA.
-    pub(super) fn offer(&self) -> &Script {
-        &self.offer
+    /// The commit script (see [`COMMIT`]) with its keys in place; the caller adds the
+    /// arguments and calls [`Scripts::committed`].
+    pub(super) fn commit(&self, keys: [String; 4]) -> redis::ScriptInvocation<'_> {
+        let mut call = self.commit.prepare_invoke();
+        for k in keys {
+            call.key(k);
+        }
+        call
     }
 
-    /// Reads up to `count` new entries of each of `partitions` still leased to `name`.
-    pub(super) fn read(
+    /// Runs a commit prepared by [`Scripts::commit`] on the node of `slot`.
+    pub(super) fn committed(
         &self,
-        con: &mut Connection,
-        keys: &Keys,
-        partitions: &[u32],
-        name: &str,
-        count: usize,
-    ) -> Result<Value, String> {
-        let mut call = self.read.prepare_invoke();
-        for &p in partitions {
-            call.key(keys.lease(p)).key(keys.input(p));
+        nodes: &mut Nodes,
+        slot: u16,
+        call: &redis::ScriptInvocation<'_>,
+    ) -> Result<Committed, Fail> {
+        let r: i64 = call.invoke(nodes.at(slot)).redis("committing a batch")?;
+        Ok(match r {
+            1 => Committed::Yes,
+            -1 => Committed::LeaseLost,
+            _ => Committed::CursorMoved,
+        })
+    }
+
+    /// Hands `(n, field, partial)` triples to a home partition (see [`CONTRIBUTE`]).
+    pub(super) fn contribute(
+        &self,
+        nodes: &mut Nodes,
+        slot: u16,
+        cursor: &str,
+        parts: &str,
+        items: &[(u64, String, &str)],
+    ) -> Result<(), Fail> {
+        let mut call = self.contribute.prepare_invoke();
+        call.key(cursor).key(parts);
+        for (n, field, partial) in items {
+            call.arg(n).arg(field).arg(partial);
         }
-        call.arg(name).arg(super::keys::GROUP).arg(count);
-        call.invoke(con).map_err(redis_error("XREADGROUP"))
+        call.invoke::<i64>(nodes.at(slot)).map(drop).redis("handing partials over")
     }
 
-    /// The verdict script (see [`VERDICT`]), called like [`Scripts::offer`].
-    pub(super) fn verdict(&self) -> &Script {
-        &self.verdict
+    /// Takes `key` for `name` for `ms` if free or already `name`'s.
+    pub(super) fn acquire(&self, nodes: &mut Nodes, key: &str, name: &str, ms: u64) -> Result<bool, Fail> {
+        let r: i64 = self.acquire.key(key).arg(name).arg(ms).invoke(nodes.for_key(key)).redis("lease")?;
+        Ok(r == 1)
     }
 
-    /// Adds the renewal of `name`'s lease on `key` for `ms` to `pipe`; replies 1 if renewed.
-    pub(super) fn renew(&self, pipe: &mut Pipeline, key: &str, name: &str, ms: u64) {
-        pipe.cmd("EVALSHA").arg(self.renew.get_hash()).arg(1).arg(key).arg(name).arg(ms);
+    /// Extends `name`'s lease on `key` to `ms` from now; false if it is not `name`'s.
+    pub(super) fn renew(&self, nodes: &mut Nodes, key: &str, name: &str, ms: u64) -> Result<bool, Fail> {
+        let r: i64 =
+            self.renew.key(key).arg(name).arg(ms).invoke(nodes.for_key(key)).redis("lease renewal")?;
+        Ok(r == 1)
     }
 
     /// Gives up `name`'s lease on `key`, if it holds it.
-    pub(super) fn release(&self, con: &mut Connection, key: &str, name: &str) -> Result<(), String> {
-        self.release.key(key).arg(name).invoke::<i64>(con).map(drop).map_err(redis_error("lease release"))
+    pub(super) fn release(&self, nodes: &mut Nodes, key: &str, name: &str) -> Result<(), Fail> {
+        self.release.key(key).arg(name).invoke::<i64>(nodes.for_key(key)).map(drop).redis("lease release")
     }
 
     /// Records `name`'s heartbeat (or its leaving), forgets workers silent for `window_ms`,
     /// and returns the number of live workers.
     pub(super) fn heartbeat(
         &self,
-        con: &mut Connection,
+        nodes: &mut Nodes,
         key: &str,
         name: &str,
         window_ms: u64,
         alive: bool,
-    ) -> Result<u32, String> {
+    ) -> Result<u32, Fail> {
         self.heartbeat
             .key(key)
             .arg(name)
             .arg(window_ms)
             .arg(u8::from(alive))
-            .invoke(con)
-            .map_err(redis_error("heartbeat"))
+            .invoke(nodes.for_key(key))
+            .redis("heartbeat")
     }
 }

@@ -1,11 +1,12 @@
-//! What travels through the input streams: one entry per routed line, and how replies that
-//! carry entries are read.
+//! What travels through the input streams, and how replies that carry entries are read.
 //!
 //! `fanzha route` reads and places every line once (the stream's clock needs the whole stream,
-//! in order), so an entry carries the placement with the line: a consumer never has to see
-//! the rest of the stream to score its part. A line that cannot be read travels as its line
-//! number and the error's text, so a consumer writes the same `{"line":N,"error":"…"}` record
-//! `fanzha scan` would.
+//! in order), so a routed line carries its placement: a consumer never has to see the rest of
+//! the stream to score its part. Lines travel in batches, many to a stream entry, because
+//! Redis's cost is per entry far more than per byte: an entry `n-0` of a partition's input
+//! stream holds, in field `b`, the records of that partition's lines from line `n` on. A line
+//! that cannot be read travels as its line number and the error's text, so a consumer writes
+//! the same `{"line":N,"error":"…"}` record `fanzha scan` would.
 
 use fanzha::Placement;
 use redis::Value;
@@ -26,15 +27,10 @@ impl Entry {
         let v = self.field(name).ok_or_else(|| format!("stream entry {} has no field `{name}`", self.id))?;
         std::str::from_utf8(v).map_err(|_| format!("stream entry {}: field `{name}` is not UTF-8", self.id))
     }
-
-    pub(super) fn number<T: std::str::FromStr>(&self, name: &str) -> Result<T, String> {
-        let s = self.text(name)?;
-        s.parse().map_err(|_| format!("stream entry {}: field `{name}` is not a number: {s:?}", self.id))
-    }
 }
 
 /// A routed input line, as `fanzha route` writes it and a consumer reads it.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(super) enum Record {
     /// An event: its line number, its place on the stream's clock, the number of partitions
     /// it went to, and its line as read.
@@ -44,36 +40,90 @@ pub(super) enum Record {
 }
 
 impl Record {
-    /// Appends the record's fields to an XADD.
-    pub(super) fn write_fields(&self, cmd: &mut redis::Cmd) {
+    /// The record's line number.
+    pub(super) fn n(&self) -> u64 {
         match self {
-            Record::Event { n, placement: p, k, line } => {
-                cmd.arg("n").arg(*n).arg("seq").arg(p.seq).arg("t").arg(p.t);
-                cmd.arg("late").arg(u8::from(p.late)).arg("clock").arg(p.clock);
-                cmd.arg("k").arg(*k).arg("line").arg(line.as_slice());
-            }
-            Record::Bad { n, error } => {
-                cmd.arg("n").arg(*n).arg("error").arg(error.as_str());
-            }
+            Record::Event { n, .. } | Record::Bad { n, .. } => *n,
         }
     }
 
-    pub(super) fn from_entry(e: Entry) -> Result<Record, String> {
-        let n = e.number("n")?;
-        if let Some(error) = e.field("error") {
-            return Ok(Record::Bad { n, error: String::from_utf8_lossy(error).into_owned() });
-        }
-        let placement = Placement {
-            seq: e.number("seq")?,
-            t: e.number("t")?,
-            late: e.number::<u8>("late")? != 0,
-            clock: e.number("clock")?,
+    /// Appends the record to a batch: a header line (`E n seq t late clock k len` or
+    /// `B n len`), then `len` bytes of the line or the error. Length-prefixed, so a line may
+    /// hold any byte.
+    pub(super) fn encode(&self, batch: &mut Vec<u8>) {
+        use std::io::Write;
+        let body = match self {
+            Record::Event { n, placement: p, k, line } => {
+                let (seq, t, late, clock) = (p.seq, p.t, u8::from(p.late), p.clock);
+                let _ = writeln!(batch, "E {n} {seq} {t} {late} {clock} {k} {}", line.len());
+                line.as_slice()
+            }
+            Record::Bad { n, error } => {
+                let _ = writeln!(batch, "B {n} {}", error.len());
+                error.as_bytes()
+            }
         };
-        let k = e.number("k")?;
-        let line =
-            e.field("line").ok_or_else(|| format!("stream entry {} has no field `line`", e.id))?.to_vec();
-        Ok(Record::Event { n, placement, k, line })
+        batch.extend_from_slice(body);
     }
+
+    /// The records of a batch, in order.
+    pub(super) fn decode(batch: &[u8]) -> Result<Vec<Record>, String> {
+        let bad =
+            || "a malformed batch of routed lines: was it routed by another version of fanzha?".to_string();
+        let mut out = Vec::new();
+        let mut rest = batch;
+        while !rest.is_empty() {
+            let eol = rest.iter().position(|&b| b == b'\n').ok_or_else(bad)?;
+            let header = std::str::from_utf8(&rest[..eol]).map_err(|_| bad())?;
+            rest = &rest[eol + 1..];
+            let f: Vec<&str> = header.split(' ').collect();
+            let num = |i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok()).ok_or_else(bad);
+            let len = f
+                .last()
+                .and_then(|s| s.parse::<usize>().ok())
+                .filter(|&l| l <= rest.len())
+                .ok_or_else(bad)?;
+            let (body, tail) = rest.split_at(len);
+            rest = tail;
+            match (f.first(), f.len()) {
+                (Some(&"E"), 8) => out.push(Record::Event {
+                    n: num(1)? as u64,
+                    placement: Placement {
+                        seq: num(2)? as u64,
+                        t: num(3)?,
+                        late: num(4)? != 0,
+                        clock: num(5)?,
+                    },
+                    k: num(6)? as u32,
+                    line: body.to_vec(),
+                }),
+                (Some(&"B"), 3) => out.push(Record::Bad {
+                    n: num(1)? as u64,
+                    error: String::from_utf8_lossy(body).into_owned(),
+                }),
+                _ => return Err(bad()),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The verdicts of an output entry, with their line numbers.
+pub(super) fn verdicts(e: &Entry) -> Result<Vec<(u64, Vec<u8>)>, String> {
+    let lines = e.text("lines")?;
+    let verdicts =
+        e.field("verdicts").ok_or_else(|| format!("output entry {} has no field `verdicts`", e.id))?;
+    let mut out = Vec::new();
+    let mut vs = verdicts.split(|&b| b == b'\n');
+    for n in lines.split(' ') {
+        let n = n.parse().map_err(|_| format!("output entry {}: a bad line number {n:?}", e.id))?;
+        let v = vs.next().ok_or_else(|| format!("output entry {}: fewer verdicts than lines", e.id))?;
+        out.push((n, v.to_vec()));
+    }
+    if vs.next().is_some() {
+        return Err(format!("output entry {}: more verdicts than lines", e.id));
+    }
+    Ok(out)
 }
 
 /// The bytes of a string-like reply.
@@ -121,30 +171,6 @@ pub(super) fn entries(v: Value) -> Result<Vec<Entry>, String> {
     Ok(out)
 }
 
-/// The entries of an XREADGROUP reply, by stream key. Nil (nothing before the block timed
-/// out) is no streams.
-pub(super) fn read_reply(v: Value) -> Result<Vec<(String, Vec<Entry>)>, String> {
-    let streams: Vec<(Value, Value)> = match v {
-        Value::Nil => return Ok(Vec::new()),
-        Value::Array(items) => items
-            .into_iter()
-            .filter_map(|s| match s {
-                Value::Array(mut kv) if kv.len() == 2 => {
-                    let e = kv.pop()?;
-                    Some((kv.pop()?, e))
-                }
-                _ => None,
-            })
-            .collect(),
-        Value::Map(kv) => kv,
-        other => return Err(format!("unexpected XREADGROUP reply: {other:?}")),
-    };
-    streams
-        .into_iter()
-        .map(|(k, e)| Ok((text(k).ok_or("a stream reply without a key")?, entries(e)?)))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,47 +180,40 @@ mod tests {
     }
 
     #[test]
-    fn a_record_survives_the_trip_through_entry_fields() {
-        let r = Record::Event {
-            n: 7,
-            placement: Placement { seq: 5, t: -3, late: true, clock: 99 },
-            k: 2,
-            line: b"{\"text\":\"x\"}\r".to_vec(),
-        };
-        let mut cmd = redis::cmd("XADD");
-        r.write_fields(&mut cmd);
-        let args: Vec<Value> = cmd
-            .args_iter()
-            .filter_map(|a| match a {
-                redis::Arg::Simple(b) => Some(Value::BulkString(b.to_vec())),
-                _ => None,
-            })
-            .skip(1)
-            .collect();
-        let reply = Value::Array(vec![Value::Array(vec![bulk("1-0"), Value::Array(args)])]);
-        let e = entries(reply).unwrap().pop().unwrap();
-        match Record::from_entry(e).unwrap() {
-            Record::Event { n, placement, k, line } => {
-                assert_eq!((n, k), (7, 2));
-                assert_eq!(placement, Placement { seq: 5, t: -3, late: true, clock: 99 });
-                assert_eq!(line, b"{\"text\":\"x\"}\r");
-            }
-            other => panic!("{other:?}"),
+    fn records_survive_the_trip_through_a_batch() {
+        let records = vec![
+            Record::Event {
+                n: 7,
+                placement: Placement { seq: 5, t: -3, late: true, clock: 99 },
+                k: 2,
+                line: b"{\"text\":\"a\nb\"}\r".to_vec(),
+            },
+            Record::Bad { n: 8, error: "empty line".into() },
+            Record::Event {
+                n: 9,
+                placement: Placement { seq: 6, t: 0, late: false, clock: 0 },
+                k: 1,
+                line: vec![],
+            },
+        ];
+        let mut batch = Vec::new();
+        for r in &records {
+            r.encode(&mut batch);
         }
+        assert_eq!(Record::decode(&batch).unwrap(), records);
+        assert!(Record::decode(b"E 1 2 3\nxyz").is_err());
+        assert!(Record::decode(b"B 1 10\nshort").is_err());
     }
 
     #[test]
-    fn read_replies_give_entries_by_stream() {
-        assert!(read_reply(Value::Nil).unwrap().is_empty());
-        let e = Value::Array(vec![
-            bulk("2-1"),
-            Value::Array(vec![bulk("n"), bulk("3"), bulk("error"), bulk("empty line")]),
-        ]);
-        let v = Value::Array(vec![Value::Array(vec![bulk("fanzha:in:0"), Value::Array(vec![e])])]);
-        let mut r = read_reply(v).unwrap();
-        let (key, mut es) = r.pop().unwrap();
-        assert_eq!(key, "fanzha:in:0");
-        let rec = Record::from_entry(es.pop().unwrap()).unwrap();
-        assert!(matches!(rec, Record::Bad { n: 3, ref error } if error == "empty line"));
+    fn entries_are_read_from_xrange_replies() {
+        let e = Value::Array(vec![bulk("2-0"), Value::Array(vec![bulk("b"), bulk("B 3 4\nnope")])]);
+        let mut es = entries(Value::Array(vec![e])).unwrap();
+        let e = es.pop().unwrap();
+        assert_eq!(e.id, "2-0");
+        assert_eq!(
+            Record::decode(e.field("b").unwrap()).unwrap(),
+            vec![Record::Bad { n: 3, error: "nope".into() }]
+        );
     }
 }

@@ -12,7 +12,8 @@ use super::{load_engine, RulesArg};
 /// Where the run's Redis is, and which of its keys are the run's.
 #[derive(Debug, clap::Args)]
 struct RedisArg {
-    /// The Redis server, as redis://[user:password@]host[:port][/db].
+    /// The Redis server, or any primary of a Redis Cluster, as
+    /// redis://[user:password@]host[:port][/db].
     #[arg(long = "redis", value_name = "URL", default_value = "redis://127.0.0.1:6379")]
     url: String,
     /// Prefix of every key of the run, so several runs can share a server.
@@ -71,7 +72,7 @@ pub(super) mod consume {
         redis: RedisArg,
         #[command(flatten)]
         rules: RulesArg,
-        /// This worker's name, unique among the run's workers (its consumer name in the group).
+        /// This worker's name, unique among the run's workers.
         #[arg(long, value_name = "NAME")]
         name: String,
         /// How long a partition stays owned by a worker that stopped renewing it: after a crash,
@@ -81,6 +82,10 @@ pub(super) mod consume {
         /// Exit once every input line has its verdict (after `fanzha route` finished).
         #[arg(long)]
         exit_when_done: bool,
+        /// Serve Prometheus metrics at http://ADDR/metrics (for example 127.0.0.1:9464; port 0
+        /// picks a free one, printed on standard error).
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
     }
 
     pub fn run(args: Args) -> i32 {
@@ -93,6 +98,7 @@ pub(super) mod consume {
             name: args.name,
             lease: args.lease,
             exit_when_done: args.exit_when_done,
+            metrics: args.metrics,
         };
         fanzha_redis::consume::run(options, engine)
     }
@@ -108,12 +114,21 @@ pub(super) mod collect {
         /// Wait until routing is over and every line has its verdict.
         #[arg(long)]
         wait: bool,
+        /// Print verdicts as they are written, in input order, until the last line's (while
+        /// routing goes on, until stopped).
+        #[arg(long, conflicts_with = "wait")]
+        follow: bool,
+        /// Print only partition P's verdicts: each of its key values' in input order.
+        #[arg(long, value_name = "P")]
+        partition: Option<u32>,
     }
 
     pub fn run(args: Args) -> i32 {
         fanzha_redis::collect::run(fanzha_redis::collect::Options {
             redis: args.redis.into(),
             wait: args.wait,
+            follow: args.follow,
+            partition: args.partition,
         })
     }
 }

@@ -1,13 +1,14 @@
-//! `fanzha route`, `consume` and `collect` on a real Redis: the verdicts of `fanzha scan`,
-//! byte for byte, each written exactly once, through a worker's death, a takeover and a
-//! replay of every entry.
+//! `fanzha route`, `consume` and `collect` on a real Redis and on a real Redis Cluster: the
+//! verdicts of `fanzha scan`, byte for byte, each written exactly once, through a worker's
+//! death, a stalled worker waking up after its partitions moved on, and a shard restarted
+//! mid-run.
 //!
-//! Each test starts its own `redis-server` on a free port in a scratch directory (no
-//! persistence) and kills it when done. Without `redis-server` on the PATH these tests fail,
-//! unless FANZHA_SKIP_REDIS=1 is set (`.ci/run` installs it).
+//! Each test starts its own `redis-server` processes on free ports in a scratch directory and
+//! kills them when done. Without `redis-server` (and `redis-cli`, for the cluster) on the PATH
+//! these tests fail, unless FANZHA_SKIP_REDIS=1 is set (`.ci/run` installs them).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
@@ -18,35 +19,55 @@ use serde_json::json;
 
 use super::cli::fanzha;
 
-/// A `redis-server` of the test's own, killed when dropped.
-struct Redis {
-    child: Child,
-    dir: PathBuf,
-    url: String,
+/// Whether redis-server can be run here; `false` (skip) only if FANZHA_SKIP_REDIS=1 says that
+/// is fine.
+fn have_redis() -> bool {
+    if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_ok() {
+        return true;
+    }
+    if std::env::var("FANZHA_SKIP_REDIS").as_deref() == Ok("1") {
+        eprintln!("redis-server is not installed: skipped (FANZHA_SKIP_REDIS=1)");
+        return false;
+    }
+    panic!(
+        "redis-server is not installed: the Redis Streams tests need it (apt-get install -y redis-server), \
+         or set FANZHA_SKIP_REDIS=1 to skip them"
+    );
 }
 
-impl Redis {
-    /// A fresh server, or `None` if there is none to run and FANZHA_SKIP_REDIS=1 says that is
-    /// fine.
-    fn start(name: &str) -> Option<Redis> {
-        if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
-            if std::env::var("FANZHA_SKIP_REDIS").as_deref() == Ok("1") {
-                eprintln!("redis-server is not installed: skipped (FANZHA_SKIP_REDIS=1)");
-                return None;
-            }
-            panic!(
-                "redis-server is not installed: the Redis Streams tests need it (apt-get install -y redis-server), \
-                 or set FANZHA_SKIP_REDIS=1 to skip them"
-            );
-        }
-        let dir = std::env::temp_dir().join(format!("fanzha-redis-{name}-{}", std::process::id()));
+/// A free port: bound by the system, then handed to a server.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One `redis-server` process of the test's own, in its own directory; killed when dropped.
+struct Server {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+    args: Vec<String>,
+}
+
+impl Server {
+    fn start(dir: PathBuf, args: &[&str]) -> Server {
         std::fs::create_dir_all(&dir).unwrap();
-        // A free port: bound by the system, then handed to the server.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut s = Server {
+            child: None,
+            port: free_port(),
+            dir,
+            args: args.iter().map(|a| a.to_string()).collect(),
+        };
+        s.spawn();
+        s
+    }
+
+    /// Starts the process (again) and waits until it says it accepts connections.
+    fn spawn(&mut self) {
         let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(&self.args)
             .arg("--dir")
-            .arg(&dir)
+            .arg(&self.dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -63,24 +84,147 @@ impl Redis {
                         break;
                     }
                 }
-                Err(e) => panic!("redis-server on port {port} did not get ready ({e:?}):\n{said}"),
+                Err(e) => panic!("redis-server on port {} did not get ready ({e:?}):\n{said}", self.port),
             }
         }
-        let server = Redis { child, dir, url: format!("redis://127.0.0.1:{port}") };
-        let mut con = server.connection().expect("connect to redis-server");
-        assert_eq!(redis::cmd("PING").query::<String>(&mut con).unwrap(), "PONG");
-        Some(server)
+        self.child = Some(child);
+    }
+
+    /// Shuts the server down cleanly (its append-only file written out) and waits for it.
+    fn shutdown(&mut self) {
+        let mut con = self.connection().unwrap();
+        let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").query(&mut con);
+        if let Some(mut c) = self.child.take() {
+            c.wait().unwrap();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
     }
 
     fn connection(&self) -> redis::RedisResult<redis::Connection> {
-        redis::Client::open(self.url.as_str())?.get_connection()
+        redis::Client::open(self.url())?.get_connection()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A single `redis-server` without persistence.
+struct Redis {
+    server: Server,
+    dir: PathBuf,
+    url: String,
+}
+
+impl Redis {
+    /// A fresh server, or `None` if there is none to run and FANZHA_SKIP_REDIS=1 says that is
+    /// fine.
+    fn start(name: &str) -> Option<Redis> {
+        if !have_redis() {
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("fanzha-redis-{name}-{}", std::process::id()));
+        let server = Server::start(dir.clone(), &["--appendonly", "no"]);
+        let url = server.url();
+        let mut con = server.connection().expect("connect to redis-server");
+        assert_eq!(redis::cmd("PING").query::<String>(&mut con).unwrap(), "PONG");
+        Some(Redis { server, dir, url })
+    }
+
+    fn connection(&self) -> redis::RedisResult<redis::Connection> {
+        self.server.connection()
     }
 }
 
 impl Drop for Redis {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut c) = self.server.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A Redis Cluster of `n` primaries on the loopback, each with an append-only file written on
+/// every command (so a restarted shard comes back with every write it acknowledged).
+struct Cluster {
+    nodes: Vec<Server>,
+    dir: PathBuf,
+}
+
+impl Cluster {
+    fn start(name: &str, n: usize) -> Option<Cluster> {
+        if !have_redis() {
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("fanzha-cluster-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let args = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "5000",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ];
+        let nodes: Vec<Server> = (0..n).map(|i| Server::start(dir.join(format!("n{i}")), &args)).collect();
+        let addrs: Vec<String> = nodes.iter().map(|s| format!("127.0.0.1:{}", s.port)).collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("run redis-cli --cluster create");
+        assert!(out.status.success(), "redis-cli --cluster create: {}", String::from_utf8_lossy(&out.stdout));
+        let cluster = Cluster { nodes, dir };
+        cluster.wait_ok();
+        Some(cluster)
+    }
+
+    /// Waits until every node says the cluster is up (polling its own report, not the clock).
+    fn wait_ok(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        for s in &self.nodes {
+            loop {
+                let info: String = s
+                    .connection()
+                    .and_then(|mut c| redis::cmd("CLUSTER").arg("INFO").query(&mut c))
+                    .unwrap_or_default();
+                if info.contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the cluster did not come up:\n{info}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    fn url(&self) -> String {
+        self.nodes[0].url()
+    }
+
+    /// Connections to every node.
+    fn connections(&self) -> Vec<redis::Connection> {
+        self.nodes.iter().map(|s| s.connection().unwrap()).collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -311,9 +455,9 @@ fn ok(out: &Output, what: &str) {
 }
 
 /// A `fanzha consume` worker, its stderr in a file.
-fn worker(redis: &Redis, name: &str, log: &Path, extra: &[&str]) -> Child {
+fn worker(url: &str, name: &str, log: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_fanzha"))
-        .args(["consume", "--redis", &redis.url, "--name", name])
+        .args(["consume", "--redis", url, "--name", name])
         .args(extra)
         .current_dir(super::ROOT)
         .stdin(Stdio::null())
@@ -353,44 +497,77 @@ fn wait(child: Child, timeout: Duration, what: &str) -> ExitStatus {
     }
 }
 
-/// Stream entries as `XRANGE` gives them: id and fields.
-type Entries = Vec<(String, HashMap<String, String>)>;
+/// Keys matching `pattern` over every connection (every node of a cluster).
+fn keys_matching(cons: &mut [redis::Connection], pattern: &str) -> Vec<(usize, String)> {
+    let mut all = Vec::new();
+    for (i, con) in cons.iter_mut().enumerate() {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query(con).unwrap();
+        all.extend(keys.into_iter().map(|k| (i, k)));
+    }
+    all.sort();
+    all
+}
 
-/// Waits until the output stream holds `n` entries, woken by Redis as entries are added
-/// (`XREAD BLOCK` from the newest entry seen).
-fn wait_for_verdicts(con: &mut redis::Connection, n: u64, timeout: Duration) {
+/// Verdicts written over every partition (the cursors' counts).
+fn verdicts_written(cons: &mut [redis::Connection]) -> u64 {
+    let mut total = 0;
+    for (i, key) in keys_matching(cons, "fanzha:*:cursor") {
+        let n: Option<u64> = redis::cmd("HGET").arg(&key).arg("verdicts").query(&mut cons[i]).unwrap();
+        total += n.unwrap_or(0);
+    }
+    total
+}
+
+/// Waits until `n` verdicts are written: woken by Redis as output entries are added
+/// (`XREAD BLOCK` on every output stream of a node) and checking the count each time.
+fn wait_for_verdicts(cons: &mut [redis::Connection], n: u64, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
-        let (len, newest): (u64, Entries) = redis::pipe()
-            .cmd("XLEN")
-            .arg("fanzha:out")
-            .cmd("XREVRANGE")
-            .arg(&["fanzha:out", "+", "-", "COUNT", "1"][..])
-            .query(con)
-            .unwrap();
-        if len >= n {
+        let written = verdicts_written(cons);
+        if written >= n {
             return;
         }
         let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "the output stream did not reach {n} entries within {timeout:?} ({len})");
-        let after = newest.first().map_or("0-0".to_string(), |(id, _)| id.clone());
-        let _: Value = redis::cmd("XREAD")
-            .arg("BLOCK")
-            .arg(left.as_millis().max(1) as u64)
-            .arg(&["COUNT", "1", "STREAMS", "fanzha:out"][..])
-            .arg(&after)
-            .query(con)
-            .unwrap();
+        assert!(!left.is_zero(), "{n} verdicts were not written within {timeout:?} ({written})");
+        let outs = keys_matching(cons, "fanzha:*:out");
+        let Some(&(node, _)) = outs.first() else {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        let keys: Vec<&String> = outs.iter().filter(|(i, _)| *i == node).map(|(_, k)| k).collect();
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("BLOCK").arg(left.as_millis().clamp(1, 200) as u64).arg("COUNT").arg(1).arg("STREAMS");
+        for k in &keys {
+            cmd.arg(k.as_str());
+        }
+        for _ in &keys {
+            cmd.arg("$");
+        }
+        let _: Value = cmd.query(&mut cons[node]).unwrap();
     }
 }
 
-/// The id of the connection a `fanzha consume` worker named `name` holds, if it holds one.
-fn worker_client(con: &mut redis::Connection, name: &str) -> Option<String> {
+/// The id of the connections a `fanzha consume` worker named `name` holds on a node.
+fn worker_clients(con: &mut redis::Connection, name: &str) -> Vec<String> {
     let list: String = redis::cmd("CLIENT").arg("LIST").query(con).unwrap();
     let wanted = format!("name=fanzha-consume:{name}");
     list.lines()
-        .find(|l| l.split(' ').any(|f| f == wanted))
-        .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")).map(str::to_string))
+        .filter(|l| l.split(' ').any(|f| f == wanted))
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")).map(str::to_string))
+        .collect()
+}
+
+/// Stops a worker without telling it: frozen, its connections closed by the servers (so
+/// what it sent before has either run or never will), then killed.
+fn kill_worker(mut w: Child, name: &str, cons: &mut [redis::Connection]) {
+    signal(&w, "-STOP");
+    for con in cons.iter_mut() {
+        for id in worker_clients(con, name) {
+            let _: redis::RedisResult<u64> = redis::cmd("CLIENT").arg(&["KILL", "ID", &id][..]).query(con);
+        }
+    }
+    w.kill().unwrap();
+    w.wait().unwrap();
 }
 
 fn signal(child: &Child, sig: &str) {
@@ -398,252 +575,235 @@ fn signal(child: &Child, sig: &str) {
     assert!(status.success(), "kill {sig}");
 }
 
-fn int(con: &mut redis::Connection, cmd: &str, key: &str) -> u64 {
-    redis::cmd(cmd).arg(key).query(con).unwrap()
-}
-
-/// Entries of the output stream in order, as (line number, verdict).
-fn out_stream(con: &mut redis::Connection) -> Vec<(u64, String)> {
+/// Each output stream's line numbers, in stream order, by key.
+fn output_lines(cons: &mut [redis::Connection]) -> Vec<(String, Vec<u64>)> {
     let mut all = Vec::new();
-    let mut start = "-".to_string();
-    loop {
-        let page: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
-            .arg("fanzha:out")
-            .arg(&start)
-            .arg("+")
-            .arg("COUNT")
-            .arg(10_000)
-            .query(con)
-            .unwrap();
-        let Some((last, _)) = page.last() else { break };
-        start = format!("({last}");
-        let full = page.len() == 10_000;
-        all.extend(page.into_iter().map(|(_, f)| (f["n"].parse().unwrap(), f["verdict"].clone())));
-        if !full {
-            break;
-        }
+    for (i, key) in keys_matching(cons, "fanzha:*:out") {
+        let entries: Vec<(String, HashMap<String, String>)> =
+            redis::cmd("XRANGE").arg(&key).arg("-").arg("+").query(&mut cons[i]).unwrap();
+        let lines = entries
+            .iter()
+            .flat_map(|(_, f)| f["lines"].split(' ').map(|n| n.parse::<u64>().unwrap()))
+            .collect();
+        all.push((key, lines));
     }
     all
 }
 
-/// Pending entries of the group held by `consumer`, over all partitions.
-fn pending_of(con: &mut redis::Connection, partitions: u32, consumer: &str) -> u64 {
-    let mut total = 0;
-    for p in 0..partitions {
-        let v: Value = redis::cmd("XPENDING").arg(format!("fanzha:in:{p}")).arg("fanzha").query(con).unwrap();
-        if let Value::Array(parts) = v {
-            if let Some(Value::Array(consumers)) = parts.get(3) {
-                for c in consumers {
-                    let (name, count): (String, u64) = redis::from_redis_value_ref(c).unwrap();
-                    if name == consumer {
-                        total += count;
-                    }
-                }
-            }
+/// The checks every run ends with: `collect` gives `fanzha scan`'s output; every line has
+/// one verdict (the cursors count as many as there are lines, and the output streams hold
+/// each line once), each output stream is in input order, and no partial is left behind.
+fn check_run(url: &str, cons: &mut [redis::Connection], expected: &[u8], lines: u64) {
+    let collected = fanzha(&["collect", "--redis", url], b"");
+    ok(&collected, "collect");
+    assert!(collected.stdout == expected, "collect differs from scan");
+    assert_eq!(verdicts_written(cons), lines);
+    let mut seen = vec![0u8; lines as usize + 1];
+    for (key, ns) in output_lines(cons) {
+        assert!(ns.windows(2).all(|w| w[0] < w[1]), "{key} is not in input order");
+        for n in ns {
+            seen[n as usize] += 1;
         }
     }
-    total
+    assert!(
+        seen[1..].iter().all(|&c| c == 1),
+        "a line has no verdict or more than one in the output streams"
+    );
+    for (i, key) in keys_matching(cons, "fanzha:*:parts") {
+        let left: u64 = redis::cmd("HLEN").arg(&key).query(&mut cons[i]).unwrap();
+        assert_eq!(left, 0, "{key} keeps partials of lines written");
+    }
 }
 
-fn keys_matching(con: &mut redis::Connection, pattern: &str) -> Vec<String> {
-    redis::cmd("KEYS").arg(pattern).query(con).unwrap()
+/// Reads a worker's log until a line containing `what` (the worker writes as it goes).
+fn wait_for_log(path: &Path, what: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains(what)) {
+            return line.to_string();
+        }
+        assert!(Instant::now() < deadline, "no {what:?} in {} within {timeout:?}:\n{text}", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
-/// 100,000 events over 8 partitions and 3 workers, one of them killed at about 30%: the two
-/// left take its partitions over (no replacement is started), and `collect` gives `fanzha
-/// scan`'s output byte for byte, with one output entry per line, each conversation's and
-/// merchant's verdicts in input order.
+/// `GET /metrics` from a worker that logged where it serves them.
+fn scrape(log: &Path) -> String {
+    let line = wait_for_log(log, "metrics on http://", Duration::from_secs(60));
+    let addr = line.split("http://").nth(1).unwrap().trim_end_matches("/metrics").to_string();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.") && body.contains(" 200 "), "{body}");
+    body
+}
+
+/// A series' value in a scrape.
+fn metric(body: &str, series: &str) -> Option<f64> {
+    body.lines().find_map(|l| {
+        l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok())
+    })
+}
+
+/// 100,000 events over 8 partitions and 3 workers, one of them killed mid-run: the two left
+/// take its partitions over (no replacement is started), and `collect` gives `fanzha scan`'s
+/// output byte for byte, with one verdict per line. The router reads a pipe the test feeds, so
+/// the run cannot end before the test has seen what it waits for: a worker holding partitions
+/// and scoring (through its metrics) before the kill.
 #[test]
 fn three_workers_one_killed_give_scan_s_verdicts_exactly_once() {
     let Some(redis) = Redis::start("kill") else { return };
-    let started = Instant::now();
     let lines = generate(100_000, 7);
-    let (input, expected) = write_input(&redis.dir, &lines);
-    let scanned = started.elapsed();
-    let out = fanzha(&["route", "--redis", &redis.url, "--partitions", "8", &input], b"");
-    ok(&out, "route");
-    let routed = started.elapsed();
+    // Enough events keyed by two fields (a shop and a conversation) to exercise the joins.
+    let joined = lines.iter().filter(|l| l.keys.len() > 1).count();
+    assert!(joined > 10_000, "only {joined} events have two keys");
+    let (_, expected) = write_input(&redis.dir, &lines);
+    let text: Vec<String> = lines.iter().map(|l| format!("{}\n", l.text)).collect();
+    let route_log = redis.dir.join("route.log");
+    let mut route = Command::new(env!("CARGO_BIN_EXE_fanzha"))
+        .args(["route", "--redis", &redis.url, "--partitions", "8", "-"])
+        .current_dir(super::ROOT)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&route_log).unwrap())
+        .spawn()
+        .expect("start fanzha route");
+    let mut feed = route.stdin.take().unwrap();
+    let mut send = |from: usize, to: usize| {
+        feed.write_all(text[from..to].concat().as_bytes()).unwrap();
+        feed.flush().unwrap();
+    };
+    send(0, 50_000);
     let logs: Vec<PathBuf> = (0..3).map(|i| redis.dir.join(format!("w{i}.log"))).collect();
-    let mut workers: Vec<Child> =
-        (0..3).map(|i| worker(&redis, &format!("w{i}"), &logs[i], &["--exit-when-done"])).collect();
-    let mut con = redis.connection().unwrap();
+    let mut workers: Vec<Child> = (0..3)
+        .map(|i| {
+            worker(&redis.url, &format!("w{i}"), &logs[i], &["--exit-when-done", "--metrics", "127.0.0.1:0"])
+        })
+        .collect();
+    let mut cons = vec![redis.connection().unwrap()];
 
-    // At 30% of the verdicts, w0 dies (it is not told): stopped, its connection closed by the
-    // server (so what it sent before it stopped has either run or never will), then killed.
-    wait_for_verdicts(&mut con, 30_000, Duration::from_secs(600));
-    let mut w0 = workers.remove(0);
-    signal(&w0, "-STOP");
-    if let Some(id) = worker_client(&mut con, "w0") {
-        let _: u64 = redis::cmd("CLIENT").arg(&["KILL", "ID", &id][..]).query(&mut con).unwrap();
+    // Once a third of the lines have verdicts and w1 holds its share, the next 40% go in; when
+    // w1 has scored some, w0 dies without being told, and the rest goes in.
+    wait_for_verdicts(&mut cons, 30_000, Duration::from_secs(600));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !metric(&scrape(&logs[1]), "fanzha_leases_held").is_some_and(|v| v > 0.0) {
+        assert!(Instant::now() < deadline, "w1 took no partition within 120 s");
+        std::thread::sleep(Duration::from_millis(50));
     }
-    w0.kill().unwrap();
-    w0.wait().unwrap();
-    let killed_at = int(&mut con, "XLEN", "fanzha:out");
-    // Its successors have to claim the entries it had read and not acknowledged. Stopped
-    // between two batches, it held none: it dies as it would have just after its next read
-    // (read for it, from a partition it still holds, in one script so the lease cannot pass
-    // to a successor between the look and the read).
-    let mut pending = pending_of(&mut con, 8, "w0");
-    if pending == 0 {
-        for p in 0..8 {
-            let _: Value = redis::Script::new(
-                "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-                 return redis.call('XREADGROUP', 'GROUP', 'fanzha', ARGV[1], 'COUNT', 100, 'STREAMS', KEYS[2], '>') end",
-            )
-            .key(format!("fanzha:lease:{p}"))
-            .key(format!("fanzha:in:{p}"))
-            .arg("w0")
-            .invoke(&mut con)
-            .unwrap();
+    send(50_000, 90_000);
+    let body = loop {
+        let body = scrape(&logs[1]);
+        if metric(&body, "fanzha_events_scored_total").is_some_and(|v| v > 0.0) {
+            break body;
         }
-        pending = pending_of(&mut con, 8, "w0");
-    }
+        assert!(Instant::now() < deadline + Duration::from_secs(120), "w1 scored nothing:\n{body}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(metric(&body, "fanzha_partitions").is_some_and(|v| v == 8.0), "{body}");
+    assert!(body.contains("fanzha_verdicts_total{level=\"none\"}"), "{body}");
+    assert!(body.contains("fanzha_partition_lag_entries"), "{body}");
+    let w0 = workers.remove(0);
+    kill_worker(w0, "w0", &mut cons);
+    let killed_at = verdicts_written(&mut cons);
+    send(90_000, text.len());
+    drop(feed);
+    let status = wait(route, Duration::from_secs(600), "fanzha route");
+    assert!(status.success(), "{}", std::fs::read_to_string(&route_log).unwrap());
 
     for (i, w) in workers.into_iter().enumerate() {
         let status = wait(w, Duration::from_secs(600), &format!("worker w{}", i + 1));
         let log = std::fs::read_to_string(&logs[i + 1]).unwrap();
         assert!(status.success(), "w{}: {status:?}\n{log}", i + 1);
     }
-    let consumed = started.elapsed();
-    let collected = fanzha(&["collect", "--redis", &redis.url], b"");
-    ok(&collected, "collect");
-    assert!(collected.stdout == expected, "collect differs from scan");
-
-    // Exactly one output entry per line, and no line's state left behind.
-    assert_eq!(int(&mut con, "XLEN", "fanzha:out"), 100_000);
-    assert_eq!(int(&mut con, "HLEN", "fanzha:done"), 100_000);
-    assert!(
-        keys_matching(&mut con, "fanzha:wait").is_empty()
-            && keys_matching(&mut con, "fanzha:partials").is_empty()
-    );
-    // One key value's verdicts (a conversation's, a merchant's, a payer's) in the output
-    // stream in input order.
-    let entries = out_stream(&mut con);
-    let mut last: HashMap<&str, u64> = HashMap::new();
-    for (n, _) in &entries {
-        for key in &lines[*n as usize - 1].keys {
-            let prev = last.insert(key, *n).unwrap_or(0);
-            if prev >= *n {
-                let pos: Vec<usize> = entries
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| e.0 == *n || e.0 == prev)
-                    .map(|(i, _)| i)
-                    .collect();
-                panic!("{key}: line {n} written after line {prev} (output entries {pos:?})");
-            }
-        }
-    }
-    // The survivors claimed what w0 had read and not acknowledged.
+    check_run(&redis.url, &mut cons, &expected, lines.len() as u64);
+    // The survivors took w0's partitions over, replaying their streams up to the cursor.
     let logs: String = logs[1..].iter().map(|l| std::fs::read_to_string(l).unwrap()).collect();
-    if pending > 0 {
-        assert!(
-            logs.lines().any(|l| l.contains("claimed") && l.contains("pending entries of partition")),
-            "no worker claimed w0's {pending} pending entries:\n{logs}"
-        );
-    } else {
-        // Only if w0 held no entries and had lost every lease when it died.
-        eprintln!("w0 held no entries when it died: no claim to check");
-    }
-    eprintln!(
-        "100k events: generate+scan {scanned:?}, route {:?}, consume {:?} (w0 killed at {killed_at} verdicts with {pending} pending)",
-        routed - scanned,
-        consumed - routed
+    assert!(
+        logs.lines().any(|l| l.contains("took partition") && !l.contains("replayed 0 entries")),
+        "no worker took a partition over from its cursor (w0 killed at {killed_at} verdicts):\n{logs}"
     );
 }
 
-/// Entries read by a consumer that then vanished are claimed and written by a worker taking
-/// the partitions over; replaying every entry again (the group reset to the start) writes no
-/// second verdict.
+/// A worker frozen past its lease while holding results it has not written: another worker
+/// takes its partitions over and finishes the run; when the frozen one wakes, its commits find
+/// the lease gone and write nothing.
 #[test]
-fn takeover_and_redelivery_write_each_verdict_once() {
-    let Some(redis) = Redis::start("replay") else { return };
-    let lines = generate(3000, 11);
+fn a_worker_that_wakes_after_its_lease_writes_nothing() {
+    let Some(redis) = Redis::start("stall") else { return };
+    let lines = generate(20_000, 11);
     let (input, expected) = write_input(&redis.dir, &lines);
-    let total = lines.len() as u64;
     ok(&fanzha(&["route", "--redis", &redis.url, "--partitions", "2", &input], b""), "route");
-    let mut con = redis.connection().unwrap();
-    // A consumer reads 100 entries of each partition and dies without acknowledging them.
-    for p in 0..2 {
-        let _: Value = redis::cmd("XREADGROUP")
-            .arg(&["GROUP", "fanzha", "ghost", "COUNT", "100", "STREAMS"][..])
-            .arg(format!("fanzha:in:{p}"))
-            .arg(">")
-            .query(&mut con)
-            .unwrap();
-    }
-    assert_eq!(pending_of(&mut con, 2, "ghost"), 200);
-    // Claimed however recently they were read: no need to let them age first, nor for a short
-    // lease (one of 200 ms is lost and taken back over and over on a busy machine).
-    let log = redis.dir.join("w.log");
-    let w = worker(&redis, "w", &log, &["--exit-when-done"]);
-    let status = wait(w, Duration::from_secs(300), "worker");
-    let text = std::fs::read_to_string(&log).unwrap();
+    let mut cons = vec![redis.connection().unwrap()];
+    let (log1, log2) = (redis.dir.join("w1.log"), redis.dir.join("w2.log"));
+    let w1 = worker(&redis.url, "w1", &log1, &["--exit-when-done", "--lease", "500ms"]);
+    wait_for_verdicts(&mut cons, 2_000, Duration::from_secs(300));
+    signal(&w1, "-STOP");
+    let frozen_at = verdicts_written(&mut cons);
+    let w2 = worker(&redis.url, "w2", &log2, &["--exit-when-done", "--lease", "500ms"]);
+    let status = wait(w2, Duration::from_secs(300), "worker w2");
+    assert!(status.success(), "{}", std::fs::read_to_string(&log2).unwrap());
+    assert_eq!(verdicts_written(&mut cons), lines.len() as u64);
+    signal(&w1, "-CONT");
+    let status = wait(w1, Duration::from_secs(300), "worker w1");
+    let text = std::fs::read_to_string(&log1).unwrap();
     assert!(status.success(), "{text}");
-    assert!(text.contains("claimed 100 pending entries of partition 0"), "{text}");
-    assert!(text.contains("claimed 100 pending entries of partition 1"), "{text}");
-    let collected = fanzha(&["collect", "--redis", &redis.url], b"");
-    ok(&collected, "collect");
-    assert!(collected.stdout == expected, "collect differs from scan");
-    assert_eq!(int(&mut con, "XLEN", "fanzha:out"), total);
+    assert!(frozen_at < lines.len() as u64);
+    check_run(&redis.url, &mut cons, &expected, lines.len() as u64);
 
-    // Every entry delivered again: the worker scores them all (its state rebuilt from the
-    // start) and writes nothing.
-    for p in 0..2 {
-        let _: () = redis::cmd("XGROUP")
-            .arg("SETID")
-            .arg(format!("fanzha:in:{p}"))
-            .arg(&["fanzha", "0"][..])
-            .query(&mut con)
-            .unwrap();
-    }
-    let mut w = Command::new(env!("CARGO_BIN_EXE_fanzha"))
-        .args(["consume", "--redis", &redis.url, "--name", "w2"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start fanzha consume");
-    // The worker says when it has read both partitions to their end.
-    let stderr = read_lines(w.stderr.take().unwrap());
-    let mut said = String::new();
-    while !said.contains("w2: caught up with partitions [0, 1]") {
-        let line = stderr
-            .recv_timeout(Duration::from_secs(300))
-            .unwrap_or_else(|e| panic!("the replay did not finish ({e:?}):\n{said}"));
-        said.push_str(&line);
-        said.push('\n');
-    }
-    for p in 0..2 {
-        let key = format!("fanzha:in:{p}");
-        let last: Vec<(String, HashMap<String, String>)> =
-            redis::cmd("XREVRANGE").arg(&key).arg(&["+", "-", "COUNT", "1"][..]).query(&mut con).unwrap();
-        let groups: Vec<HashMap<String, Value>> =
-            redis::cmd("XINFO").arg("GROUPS").arg(&key).query(&mut con).unwrap();
-        let delivered: String = redis::from_redis_value_ref(&groups[0]["last-delivered-id"]).unwrap();
-        let pending: u64 = redis::from_redis_value_ref(&groups[0]["pending"]).unwrap();
-        assert_eq!((delivered, pending), (last[0].0.clone(), 0), "partition {p} after the replay:\n{said}");
-    }
-    w.kill().unwrap();
-    w.wait().unwrap();
-    assert_eq!(int(&mut con, "XLEN", "fanzha:out"), total, "a replayed entry wrote a second verdict");
-    assert!(
-        keys_matching(&mut con, "fanzha:wait").is_empty()
-            && keys_matching(&mut con, "fanzha:partials").is_empty()
-    );
-    let collected = fanzha(&["collect", "--redis", &redis.url], b"");
-    ok(&collected, "collect after the replay");
-    assert!(collected.stdout == expected);
-
-    // A second verdict in the output stream is caught by collect.
+    // A second verdict in an output stream is caught by collect.
+    let (_, key) = keys_matching(&mut cons, "fanzha:*:out").remove(0);
     let _: String = redis::cmd("XADD")
-        .arg(&["fanzha:out", "*", "n", "5", "id", "", "verdict", "{}"][..])
-        .query(&mut con)
+        .arg(&key)
+        .arg(&["999999999-0", "lines", "5", "verdicts", "{}"][..])
+        .query(&mut cons[0])
         .unwrap();
     let collected = fanzha(&["collect", "--redis", &redis.url], b"");
     assert_eq!(collected.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&collected.stderr).contains("line 5 has more than one verdict"));
+}
+
+/// On a 3-shard Redis Cluster, three workers score a stream while one shard is shut down and
+/// started again (its append-only file on) and one worker is killed: `collect` gives `fanzha
+/// scan`'s verdicts, every line exactly once, and the partitions' keys are spread over all
+/// three shards.
+#[test]
+fn a_cluster_survives_a_restarted_shard_and_a_killed_worker() {
+    let Some(mut cluster) = Cluster::start("c", 3) else { return };
+    let lines = generate(40_000, 5);
+    let (input, expected) = write_input(&cluster.dir, &lines);
+    let url = cluster.url();
+    ok(&fanzha(&["route", "--redis", &url, "--partitions", "8", &input], b""), "route");
+    let mut cons = cluster.connections();
+    // Every shard holds some partitions.
+    let ins = keys_matching(&mut cons, "fanzha:*:in");
+    assert_eq!(ins.len(), 8, "{ins:?}");
+    for node in 0..3 {
+        assert!(ins.iter().any(|(i, _)| *i == node), "shard {node} holds no partition: {ins:?}");
+    }
+    let logs: Vec<PathBuf> = (0..3).map(|i| cluster.dir.join(format!("w{i}.log"))).collect();
+    let mut workers: Vec<Child> =
+        (0..3).map(|i| worker(&url, &format!("w{i}"), &logs[i], &["--exit-when-done"])).collect();
+
+    // At 25%, shard 2 goes down and comes back; at 50%, w0 dies.
+    wait_for_verdicts(&mut cons, 10_000, Duration::from_secs(600));
+    cluster.nodes[2].shutdown();
+    cluster.nodes[2].spawn();
+    cluster.wait_ok();
+    let mut cons = cluster.connections();
+    wait_for_verdicts(&mut cons, 20_000, Duration::from_secs(600));
+    let w0 = workers.remove(0);
+    kill_worker(w0, "w0", &mut cons);
+
+    for (i, w) in workers.into_iter().enumerate() {
+        let status = wait(w, Duration::from_secs(600), &format!("worker w{}", i + 1));
+        let log = std::fs::read_to_string(&logs[i + 1]).unwrap();
+        assert!(status.success(), "w{}: {status:?}\n{log}", i + 1);
+    }
+    check_run(&url, &mut cons, &expected, lines.len() as u64);
+    let logs: String = logs[1..].iter().map(|l| std::fs::read_to_string(l).unwrap()).collect();
+    assert!(logs.contains("Redis Cluster with 3 primaries"), "{logs}");
 }
 
 /// A sequence step keyed by one field that names a window keyed by another cannot be split
