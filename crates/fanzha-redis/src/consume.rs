@@ -121,8 +121,9 @@ fn work(args: &Options, engine: Engine) -> Result<(), Fail> {
         )));
     }
     w.leases.beat(&mut nodes, &w.keys, &w.scripts)?;
-    // Workers started together see each other before counting their shares.
-    std::thread::sleep(args.lease / 4);
+    // Workers started together (within a rule compile's jitter) see each other before
+    // counting their shares, so they do not all take everything and give most of it back.
+    std::thread::sleep(args.lease / 10);
     loop {
         match w.rounds(&mut nodes) {
             Ok(()) => return Ok(()),

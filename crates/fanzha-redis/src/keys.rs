@@ -11,8 +11,8 @@
 //! | `{prefix}:meta` | hash | `format`, `partitions`, `rules` (the rule-set version), `fields` (JSON array), and `lines` once routing is over |
 //! | `{prefix}:workers` | sorted set | worker names scored by their last heartbeat (server time, ms) |
 //! | `{prefix}:{T}:in` | stream | partition `T`'s input: entry `n-0` holds routed lines from line `n` on (see `wire`) |
-//! | `{prefix}:{T}:out` | stream | partition `T`'s verdicts, in input order: fields `n`, `id` (the event's id or empty), `verdict` |
-//! | `{prefix}:{T}:cursor` | hash | `id`, `line`: the last input entry whose results are written, and its last line |
+//! | `{prefix}:{T}:out` | stream | partition `T`'s verdicts, in input order, a batch an entry: id `n-0` (the batch's last line), fields `lines` (line numbers, space-separated) and `verdicts` (the output records, one a line) |
+//! | `{prefix}:{T}:cursor` | hash | `id`, `line`: the last input entry whose results are written, and its last line; `verdicts`: how many this partition wrote |
 //! | `{prefix}:{T}:lease` | string | the name of the worker that owns the partition, with an expiry |
 //! | `{prefix}:{T}:parts` | hash | `n:q` → partition `q`'s partial of line `n`, for a line this partition merges |
 //!

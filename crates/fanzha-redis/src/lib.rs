@@ -1,36 +1,40 @@
-//! fanzha on Redis Streams: one stream scored by many workers, with the verdicts `fanzha scan`
-//! gives, each written exactly once. This is the runtime of the `fanzha route`, `fanzha
-//! consume` and `fanzha collect` commands (the crate `fanzha-cli` parses their arguments into
-//! [`RedisOptions`], [`route::Options`], [`consume::Options`] and [`collect::Options`]):
+//! fanzha on Redis Streams: one stream scored by many workers, on one Redis server or a Redis
+//! Cluster, with the verdicts `fanzha scan` gives, each written exactly once. This is the
+//! runtime of the `fanzha route`, `fanzha consume` and `fanzha collect` commands (the crate
+//! `fanzha-cli` parses their arguments into [`RedisOptions`], [`route::Options`],
+//! [`consume::Options`] and [`collect::Options`]):
 //!
-//! * [`route::run`] splits a stream into partitions, a Redis stream each;
+//! * [`route::run`] splits a stream into partitions, an input stream each;
 //! * [`consume::run`] is one of any number of workers that share the partitions through
-//!   leases and write every verdict exactly once through Lua scripts;
-//! * [`collect::run`] reads the verdicts back in input order and checks there is one a line.
+//!   leases and write each partition's verdicts to its own output stream, in batches;
+//! * [`collect::run`] merges the output streams back into input order and checks there is one
+//!   verdict a line.
 //!
 //! Why it is split this way:
 //!
 //! * **route** is the one sequential step. Lateness, the time of an undated event and the
 //!   expiry of state depend on the whole stream's clock, so `route` reads the input once, in
-//!   order, places every event on one [`fanzha::StreamClock`], and adds it to the input stream
-//!   of every partition [`fanzha::Partitioning::route`] names, placement included. Each
-//!   partition's stream is then a self-contained, ordered input for one monitor.
-//! * **consume** workers share the partitions through leases (a key per partition with an
-//!   expiry, renewed while the worker lives). A partition's monitor state is a pure function of
-//!   its stream's prefix, so a worker that takes a partition over rebuilds the state exactly by
-//!   replaying the stream from the start, offering the results of only the entries the group
-//!   has not acknowledged. Results are offered to Lua scripts that acknowledge the entry in
-//!   the same atomic step, and a line is written at most once (a "done" hash guards the
-//!   output stream), so a crash at any point leads to redelivery, never to a lost or a second
-//!   verdict. A line is written once the line before it in each of its partitions is, so each
-//!   key value's verdicts reach the output stream in input order, and workers never wait for
-//!   each other: the scripts write waiting lines in cascade. An event routed to several
-//!   partitions is scored from the partials of all of them ([`fanzha::Scanner::merge`]) by
-//!   the worker whose offer completes them.
-//! * **collect** reads the output stream back in input order and checks it has exactly one
-//!   verdict per input line.
+//!   order, places every event on one [`fanzha::StreamClock`], and appends it to the input
+//!   stream of every partition [`fanzha::Partitioning::route`] names, placement included,
+//!   thousands of lines an entry and the entries pipelined. Each partition's stream is then a
+//!   self-contained, ordered input for one monitor.
+//! * **consume**: partitions are independent, as in Kafka Streams or Flink. A partition's
+//!   monitor state is a pure function of its stream's prefix, so its owner (a lease, see
+//!   `lease`) can be replaced at any time by a worker that replays the stream up to the
+//!   partition's cursor. Each partition writes its own output stream and cursor, a batch at a
+//!   time, in one script call that also checks the lease and the cursor (see `partition` and
+//!   `scripts`), so a crash anywhere leads to a batch written again by the next owner and
+//!   never twice. The one cross-partition step is the join of an event keyed into several
+//!   partitions: the partials meet at its home partition (its smallest), which merges them
+//!   ([`fanzha::Scanner::merge`]); no partition's write waits for another's.
+//! * **Redis Cluster**: a partition's keys share a hash tag, and the tags spread over the
+//!   cluster's slots (see `keys`), so every script touches one slot and the partitions spread
+//!   over the shards; a worker talks to each primary directly (see `nodes`) and follows a
+//!   moved slot or a restarted shard by reconnecting.
+//! * **collect** merges the partitions' output streams (each in input order) with a k-way
+//!   merge in bounded memory, and checks that every line has exactly one verdict.
 //!
-//! The key names are in `keys`; the wire format of the input streams in `wire`.
+//! The key names are in `keys`; the wire format of the streams in `wire`.
 
 pub mod collect;
 pub mod consume;

@@ -14,6 +14,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -96,7 +97,7 @@ struct Counts {
 
 fn route(
     args: &Options,
-    mut reader: BufReader<Box<dyn Read>>,
+    reader: BufReader<Box<dyn Read>>,
     parts: &Partitioning,
     meta: &Meta,
 ) -> Result<Counts, Fail> {
@@ -113,8 +114,32 @@ fn route(
     }
     meta.write(&mut nodes, &keys)?;
 
+    // Blocks are parsed and placed here while a thread sends the one before: a block's
+    // round trips to the shards overlap the next block's work.
+    let (blocks, received) = sync_channel::<Vec<(u64, Vec<u8>)>>(2);
+    let (counts, sent) = std::thread::scope(|s| {
+        let sender = s.spawn(|| send_all(nodes, &keys, &args.redis, received));
+        let live = args.input.as_ref().is_none_or(|p| p.as_os_str() == "-");
+        let counts = place_and_split(reader, live, parts, blocks);
+        let sent = sender.join().unwrap_or_else(|_| Err(Fail::Other("the sending thread panicked".into())));
+        (counts, sent)
+    });
+    let mut nodes = sent?;
+    let counts = counts?;
+    finish(&mut nodes, &keys, &counts)?;
+    Ok(counts)
+}
+
+/// Reads, parses, places and routes the input, a block at a time, handing each block's
+/// entries (per partition: its first line and its records) to `blocks`. A `live` input
+/// (standard input) is cut into blocks as soon as nothing more is waiting.
+fn place_and_split(
+    mut reader: BufReader<Box<dyn Read>>,
+    live: bool,
+    parts: &Partitioning,
+    blocks: SyncSender<Vec<(u64, Vec<u8>)>>,
+) -> Result<Counts, Fail> {
     let max_line = PipelineOptions::default().max_line_bytes;
-    let live = args.input.as_ref().is_none_or(|p| p.as_os_str() == "-");
     let mut clock = StreamClock::new(&MonitorConfig::default());
     let mut counts = Counts::default();
     let mut lines: Vec<Option<Vec<u8>>> = Vec::with_capacity(BATCH);
@@ -177,16 +202,36 @@ fn route(
                 }
             }
         }
-        send(&mut nodes, &keys, &block, &args.redis)?;
+        if blocks.send(block).is_err() {
+            break; // the sender failed: its error is the one to report
+        }
     }
+    Ok(counts)
+}
+
+/// Sends the blocks it receives, in order, and gives the connections back at the end.
+fn send_all(
+    mut nodes: Nodes,
+    keys: &Keys,
+    redis: &RedisOptions,
+    blocks: Receiver<Vec<(u64, Vec<u8>)>>,
+) -> Result<Nodes, Fail> {
+    for block in blocks {
+        send(&mut nodes, keys, &block, redis)?;
+    }
+    Ok(nodes)
+}
+
+/// Sets the run's number of lines, which tells workers and `collect` that routing is over.
+fn finish(nodes: &mut Nodes, keys: &Keys, counts: &Counts) -> Result<(), Fail> {
     let key = keys.meta();
     redis::cmd("HSET")
         .arg(&key)
         .arg("lines")
         .arg(counts.lines)
         .query::<i64>(nodes.for_key(&key))
-        .redis("HSET meta lines")?;
-    Ok(counts)
+        .redis("HSET meta lines")
+        .map(drop)
 }
 
 /// Adds a block's entries, one pipeline per node; after a lost connection, reconnects and
