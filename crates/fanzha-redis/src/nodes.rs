@@ -38,7 +38,8 @@ impl Nodes {
         let mut nodes =
             Nodes { seed, node_of: Vec::new(), cons: Vec::new(), addrs: Vec::new(), cluster: false };
         nodes.refresh().map_err(|e| match e {
-            Fail::Redis(_, e) => Fail::Other(format!("cannot connect to Redis at {url}: {e}")),
+            // Name the node that failed: on a cluster it may not be the one in the URL.
+            Fail::Redis(what, e) => Fail::Other(format!("cannot connect to Redis at {url} ({what}): {e}")),
             other => other,
         })?;
         Ok(nodes)

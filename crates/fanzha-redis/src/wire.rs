@@ -142,8 +142,8 @@ pub(super) fn text(v: Value) -> Option<String> {
     bytes(v).and_then(|b| String::from_utf8(b).ok())
 }
 
-/// The entries of an XRANGE reply (or of the entry list of one stream in an XREADGROUP or
-/// XAUTOCLAIM reply). Entries deleted while pending come back with no fields and are skipped.
+/// The entries of an XRANGE reply, or of the entry list of one stream in an XREAD reply.
+/// Entries without fields are skipped.
 pub(super) fn entries(v: Value) -> Result<Vec<Entry>, String> {
     let Value::Array(items) = v else {
         return Err(format!("unexpected reply for stream entries: {v:?}"));
