@@ -7,8 +7,8 @@
 //! is exactly one verdict per line: a line seen twice, or a line no stream holds once all are
 //! read, is an error (exit 1). With `follow` it waits for the line expected next instead, and
 //! so prints a live run's verdicts in input order as they are written; with `partition` it
-//! prints one partition's stream, in which each of its key values' verdicts are in input
-//! order.
+//! prints one partition's stream: the verdicts of the lines whose home (smallest partition)
+//! it is, in input order.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};

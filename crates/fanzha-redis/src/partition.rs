@@ -20,7 +20,8 @@
 //! those come from partitions that reached them, so no cycle of waits can form.
 //!
 //! **In order.** So each partition's output stream is in input order: `collect` merges them
-//! with a k-way merge, and a key's verdicts are in input order in its partition's stream.
+//! with a k-way merge, and a consumer of one partition's stream reads its lines in input
+//! order.
 //!
 //! **Taking over.** A partition's state is a function of its stream up to the entry being
 //! scored, so a new owner replays the stream from the start to the cursor (state only) and

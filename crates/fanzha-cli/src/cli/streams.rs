@@ -118,7 +118,8 @@ pub(super) mod collect {
         /// routing goes on, until stopped).
         #[arg(long, conflicts_with = "wait")]
         follow: bool,
-        /// Print only partition P's verdicts: each of its key values' in input order.
+        /// Print only the verdicts partition P wrote (of the lines whose smallest partition is P),
+        /// in input order.
         #[arg(long, value_name = "P")]
         partition: Option<u32>,
     }

@@ -806,6 +806,59 @@ fn a_cluster_survives_a_restarted_shard_and_a_killed_worker() {
     assert!(logs.contains("Redis Cluster with 3 primaries"), "{logs}");
 }
 
+/// A live consumer: `collect --follow`, started before any worker, prints every verdict in
+/// input order as the workers write them and ends by itself after the last line; `collect
+/// --partition P` prints the verdicts partition P wrote, each partition's a subsequence of
+/// `fanzha scan`'s output (so in input order) and, over the partitions, every line once.
+#[test]
+fn collect_follows_the_merged_order_and_one_partition() {
+    let Some(redis) = Redis::start("follow") else { return };
+    let lines = generate(6_000, 3);
+    let (input, expected) = write_input(&redis.dir, &lines);
+    ok(&fanzha(&["route", "--redis", &redis.url, "--partitions", "4", &input], b""), "route");
+    let follow_out = redis.dir.join("follow.jsonl");
+    let follow = Command::new(env!("CARGO_BIN_EXE_fanzha"))
+        .args(["collect", "--redis", &redis.url, "--follow"])
+        .current_dir(super::ROOT)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&follow_out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start fanzha collect --follow");
+    let log = redis.dir.join("w.log");
+    let w = worker(&redis.url, "w", &log, &["--exit-when-done"]);
+    let status = wait(w, Duration::from_secs(600), "worker w");
+    assert!(status.success(), "{}", std::fs::read_to_string(&log).unwrap());
+    let status = wait(follow, Duration::from_secs(120), "collect --follow");
+    assert!(status.success(), "collect --follow: {status:?}");
+    assert!(std::fs::read(&follow_out).unwrap() == expected, "collect --follow differs from scan");
+
+    let expected: Vec<&[u8]> = expected.split_inclusive(|&b| b == b'\n').collect();
+    let mut total = 0;
+    for p in 0..4 {
+        let out = fanzha(&["collect", "--redis", &redis.url, "--partition", &p.to_string()], b"");
+        ok(&out, "collect --partition");
+        let mine: Vec<&[u8]> = out.stdout.split_inclusive(|&b| b == b'\n').collect();
+        assert!(!mine.is_empty(), "partition {p} printed nothing");
+        // A subsequence of scan's output: each verdict found after the one before it.
+        let mut at = 0;
+        for v in &mine {
+            let found = expected[at..].iter().position(|e| e == v);
+            assert!(
+                found.is_some(),
+                "partition {p}: {} is out of order or not scan's",
+                String::from_utf8_lossy(v)
+            );
+            at += found.unwrap() + 1;
+        }
+        total += mine.len();
+    }
+    assert_eq!(total, expected.len(), "the partitions' verdicts are not every line once");
+    let out = fanzha(&["collect", "--redis", &redis.url, "--partition", "4"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the run has 4 partitions"));
+}
+
 /// A sequence step keyed by one field that names a window keyed by another cannot be split
 /// into partitions: route refuses it (before touching Redis) and says which rule.
 #[test]
