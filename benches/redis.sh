@@ -9,7 +9,7 @@
 # input line (INFO cpu, summed over the shards, before and after), and a model of what N
 # machines and M shards reach from these figures.
 #
-#   benches/redis.sh [EVENTS] [PARTITIONS]      # defaults: 200000 events, 8 partitions
+#   benches/redis.sh [EVENTS] [PARTITIONS]      # defaults: 1000000 events, 8 partitions
 #   WORKERS="1 2" MODES=single RUNS=1 benches/redis.sh 50000
 #
 # Needs redis-server, redis-cli and python3. Starts its own servers on free localhost ports
@@ -17,7 +17,7 @@
 # machine and its load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EVENTS=${1:-200000}
+EVENTS=${1:-1000000}
 PARTITIONS=${2:-8}
 WORKERS=${WORKERS:-"1 2 4"}
 MODES=${MODES:-"single cluster"}
@@ -77,8 +77,8 @@ for threads in 1 2; do
   echo "scan$threads $s" >>"$dir/figures"
 done
 echo
-echo "| Redis | workers | route, lines/s | route after start-up, lines/s | consume, lines/s | route + consume, lines/s | Redis CPU per line, µs (route + consume) |"
-echo "|---|---|---|---|---|---|---|"
+echo "| Redis | workers | route, lines/s | consume, lines/s | route + consume, lines/s | Redis CPU per line, µs (route + consume) |"
+echo "|---|---|---|---|---|---|"
 
 for mode in $MODES; do
   ports=()
@@ -101,13 +101,6 @@ for mode in $MODES; do
     done
   fi
   url="redis://127.0.0.1:${ports[0]}"
-  # Start-up (compiling the rules, connecting): the time of routing an empty input.
-  empties=()
-  for _ in $(seq "$RUNS"); do
-    t0=$(now); "$BIN" route --redis "$url" --partitions "$PARTITIONS" --reset /dev/null 2>/dev/null; t1=$(now)
-    empties+=("$(python3 -c "print($t1 - $t0)")")
-  done
-  e=$(median "${empties[@]}")
   for w in $WORKERS; do
     routes=(); consumes=(); cpus=()
     for _ in $(seq "$RUNS"); do
@@ -131,11 +124,11 @@ for mode in $MODES; do
       cpus+=("$(python3 -c "print($c1 - $c0)")")
     done
     r=$(median "${routes[@]}"); c=$(median "${consumes[@]}"); u=$(median "${cpus[@]}")
-    echo "$mode $w $r $c $u $e" >>"$dir/figures"
+    echo "$mode $w $r $c $u" >>"$dir/figures"
     python3 -c "
-l, r, c, u, e = $lines, $r, $c, $u, $e
+l, r, c, u = $lines, $r, $c, $u
 name = {'single': 'one server', 'cluster': '3 shards'}['$mode']
-print(f'| {name} | $w | {l / r:,.0f} | {l / (r - e):,.0f} | {l / c:,.0f} | {l / (r + c):,.0f} | {u / l * 1e6:.2f} |')"
+print(f'| {name} | $w | {l / r:,.0f} | {l / c:,.0f} | {l / (r + c):,.0f} | {u / l * 1e6:.2f} |')"
   done
   for p in "${servers[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   servers=()
@@ -150,11 +143,11 @@ lines, cores = int(sys.argv[2]), int(sys.argv[3])
 runs = [r for r in rows if r[0] in ("single", "cluster")]
 if not runs:
     sys.exit()
-route = lines / statistics.median(float(r[2]) - float(r[5]) for r in runs)  # start-up excluded
+route = lines / statistics.median(float(r[2]) for r in runs)
 machine = max(lines / float(r[3]) for r in runs)
 redis_us = min(float(r[4]) for r in runs) / lines * 1e6
 print()
-print(f"Model: router {route:,.0f} lines/s (one process, start-up excluded); one {cores}-core machine of workers {machine:,.0f} lines/s;")
+print(f"Model: router {route:,.0f} lines/s (one process); one {cores}-core machine of workers {machine:,.0f} lines/s;")
 print(f"Redis {redis_us:.2f} µs of CPU per line over all shards, so one shard saturates at {1e6 / redis_us:,.0f} lines/s.")
 print("Lines/s that N worker machines and M shards reach, min(router, N x machine, M x shard):")
 print()

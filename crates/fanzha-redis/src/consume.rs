@@ -124,6 +124,7 @@ fn work(args: &Options, engine: Engine) -> Result<(), Fail> {
     // Workers started together (within a rule compile's jitter) see each other before
     // counting their shares, so they do not all take everything and give most of it back.
     std::thread::sleep(args.lease / 10);
+    w.leases.beat(&mut nodes, &w.keys, &w.scripts)?;
     loop {
         match w.rounds(&mut nodes) {
             Ok(()) => return Ok(()),
