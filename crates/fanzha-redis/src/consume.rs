@@ -72,15 +72,99 @@ struct Worker<'a> {
     owned: BTreeMap<u32, Owned>,
     metrics: Arc<Metrics>,
     meta: Meta,
+    /// A round was done since the last failure.
+    progressed: bool,
 }
 
 fn work(args: &Options, engine: Engine) -> Result<(), Fail> {
-    let mut nodes = args.redis.connect()?;
-    name_connections(&mut nodes, &args.name);
+    let name = &args.name;
+    let mut nodes = match args.redis.connect() {
+        Ok(nodes) => nodes,
+        Err(e) if e.transient() => {
+            eprintln!("fanzha consume {name}: {e}; trying again");
+            reconnect(&args.redis)?
+        }
+        Err(e) => return Err(e),
+    };
+    name_connections(&mut nodes, name);
     if nodes.is_cluster() {
-        eprintln!("fanzha consume {}: Redis Cluster with {} primaries", args.name, nodes.len());
+        eprintln!("fanzha consume {name}: Redis Cluster with {} primaries", nodes.len());
     }
-    let meta = wait_for_meta(&mut nodes, &Keys::new(&args.redis.prefix, 0), &args.name)?;
+    // The run's description, checked against this worker's rules and name; a cluster still
+    // starting or a shard restarting is waited out.
+    let (meta, parts) = loop {
+        match start(args, &engine, &mut nodes) {
+            Ok(x) => break x,
+            Err(e) if e.transient() => {
+                eprintln!("fanzha consume {name}: {e}; reconnecting");
+                nodes = reconnect(&args.redis)?;
+                name_connections(&mut nodes, name);
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let keys = Keys::new(&args.redis.prefix, meta.partitions);
+    let metrics = Metrics::new(name, engine.version(), meta.partitions);
+    if let Some(addr) = &args.metrics {
+        let bound = metrics.serve(addr)?;
+        eprintln!("fanzha consume {name}: metrics on http://{bound}/metrics");
+    }
+    let mut w = Worker {
+        args,
+        engine: &engine,
+        keys: keys.clone(),
+        scripts: Scripts::new(),
+        parts,
+        leases: Leases::start(name, args.lease, &args.redis, &keys),
+        owned: BTreeMap::new(),
+        metrics,
+        meta,
+        progressed: false,
+    };
+    // Workers started together (within a rule compile's jitter) see each other before
+    // counting their shares, so they do not all take everything and give most of it back.
+    // Best effort: the renewing thread beats from then on.
+    let _ = w.leases.beat(&mut nodes, &w.keys, &w.scripts);
+    std::thread::sleep(args.lease / 10);
+    let _ = w.leases.beat(&mut nodes, &w.keys, &w.scripts);
+    // Failures in a row without a round done in between: reconnections back off, are logged
+    // now and then, and stop after RECONNECT.
+    let (mut failing_since, mut failures, mut backoff) = (Instant::now(), 0u32, Duration::ZERO);
+    loop {
+        match w.rounds(&mut nodes) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.transient() => {
+                if std::mem::take(&mut w.progressed) {
+                    (failing_since, failures, backoff) = (Instant::now(), 0, Duration::ZERO);
+                }
+                if failing_since.elapsed() >= RECONNECT {
+                    return Err(Fail::Other(format!(
+                        "gave up after {}s of failures: {e}",
+                        RECONNECT.as_secs()
+                    )));
+                }
+                failures += 1;
+                w.metrics.redis_error("connection");
+                if failures.is_power_of_two() {
+                    eprintln!("fanzha consume {name}: {e}; reconnecting (failure {failures} in a row)");
+                }
+                w.owned.clear();
+                w.leases.forget();
+                w.metrics.leases(0);
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).clamp(Duration::from_millis(50), Duration::from_secs(1));
+                nodes = reconnect(&args.redis)?;
+                name_connections(&mut nodes, name);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads the run's description (waiting for `fanzha route` to write it), checks it against
+/// this worker's rules, and checks that no live worker has this worker's name.
+fn start(args: &Options, engine: &Engine, nodes: &mut Nodes) -> Result<(Meta, Partitioning), Fail> {
+    let meta = wait_for_meta(nodes, &Keys::new(&args.redis.prefix, 0), &args.name)?;
     if meta.rules != engine.version() {
         return Err(Fail::Other(format!(
             "the stream was routed with rules {}, this worker has {}: start it with the same --rules",
@@ -88,7 +172,7 @@ fn work(args: &Options, engine: Engine) -> Result<(), Fail> {
             engine.version()
         )));
     }
-    let parts = Partitioning::new(&engine, meta.partitions).map_err(|e| e.to_string())?;
+    let parts = Partitioning::new(engine, meta.partitions).map_err(|e| e.to_string())?;
     let fields: Vec<String> = parts.fields().iter().map(|f| f.to_string()).collect();
     if fields != meta.fields {
         return Err(Fail::Other(format!(
@@ -97,49 +181,14 @@ fn work(args: &Options, engine: Engine) -> Result<(), Fail> {
         )));
     }
     let keys = Keys::new(&args.redis.prefix, meta.partitions);
-    let metrics = Metrics::new(&args.name, engine.version(), meta.partitions);
-    if let Some(addr) = &args.metrics {
-        let bound = metrics.serve(addr)?;
-        eprintln!("fanzha consume {}: metrics on http://{bound}/metrics", args.name);
-    }
-    let mut w = Worker {
-        args,
-        engine: &engine,
-        keys: keys.clone(),
-        scripts: Scripts::new(),
-        parts,
-        leases: Leases::start(&args.name, args.lease, &args.redis, &keys),
-        owned: BTreeMap::new(),
-        metrics,
-        meta,
-    };
-    if w.leases.name_taken(&mut nodes, &w.keys)? {
+    if Leases::name_taken(&args.name, args.lease, nodes, &keys)? {
         return Err(Fail::Other(format!(
             "a worker named {} is running (it beat less than {} ago): give each worker its own --name",
             args.name,
             humantime::format_duration(args.lease)
         )));
     }
-    w.leases.beat(&mut nodes, &w.keys, &w.scripts)?;
-    // Workers started together (within a rule compile's jitter) see each other before
-    // counting their shares, so they do not all take everything and give most of it back.
-    std::thread::sleep(args.lease / 10);
-    w.leases.beat(&mut nodes, &w.keys, &w.scripts)?;
-    loop {
-        match w.rounds(&mut nodes) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.transient() => {
-                w.metrics.redis_error("connection");
-                eprintln!("fanzha consume {}: {e}; reconnecting", args.name);
-                w.owned.clear();
-                w.leases.forget();
-                w.metrics.leases(0);
-                nodes = reconnect(&args.redis, &args.name)?;
-                name_connections(&mut nodes, &args.name);
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    Ok((meta, parts))
 }
 
 impl Worker<'_> {
@@ -247,6 +296,7 @@ impl Worker<'_> {
             let held = self.leases.held();
             self.owned.retain(|p, _| held.contains(p));
             self.metrics.leases(self.owned.len());
+            self.progressed = true;
             if last_lag.elapsed() >= Duration::from_secs(1) {
                 last_lag = Instant::now();
                 self.report_lag(nodes)?;
@@ -321,15 +371,12 @@ fn name_connections(nodes: &mut Nodes, name: &str) {
 }
 
 /// Connects again, trying for up to [`RECONNECT`].
-fn reconnect(redis: &RedisOptions, name: &str) -> Result<Nodes, Fail> {
+fn reconnect(redis: &RedisOptions) -> Result<Nodes, Fail> {
     let start = Instant::now();
     let mut wait = Duration::from_millis(50);
     loop {
         match redis.connect() {
-            Ok(nodes) => {
-                eprintln!("fanzha consume {name}: reconnected");
-                return Ok(nodes);
-            }
+            Ok(nodes) => return Ok(nodes),
             Err(e) if start.elapsed() >= RECONNECT => {
                 return Err(Fail::Other(format!("gave up reconnecting after {}s: {e}", RECONNECT.as_secs())))
             }

@@ -106,18 +106,23 @@ impl Leases {
         Ok(())
     }
 
-    /// Whether a live worker already beats under this name.
-    pub(super) fn name_taken(&self, nodes: &mut Nodes, keys: &Keys) -> Result<bool, Fail> {
+    /// Whether a live worker already beats under `name`.
+    pub(super) fn name_taken(
+        name: &str,
+        lease: Duration,
+        nodes: &mut Nodes,
+        keys: &Keys,
+    ) -> Result<bool, Fail> {
         let key = keys.workers();
         let (beat, (secs, micros)): (Option<f64>, (u64, u64)) = redis::pipe()
             .cmd("ZSCORE")
             .arg(&key)
-            .arg(&self.name)
+            .arg(name)
             .cmd("TIME")
             .query(nodes.for_key(&key))
             .redis("ZSCORE workers")?;
         let now = (secs * 1000 + micros / 1000) as f64;
-        Ok(beat.is_some_and(|b| now - b < self.lease_ms() as f64))
+        Ok(beat.is_some_and(|b| now - b < lease_ms(lease) as f64))
     }
 
     /// Takes partition `p` if no one else holds it.

@@ -122,10 +122,20 @@ impl Fail {
                                 | "NOSCRIPT"
                         )
                     )
+                    || wrapped_transient(&e.to_string())
             }
             Fail::Other(_) => false,
         }
     }
+}
+
+/// Whether an error's text names a transient cluster state: a pipeline's failure carries its
+/// command's error inside its own text, without the code.
+fn wrapped_transient(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    ["clusterdown", "cluster is down", "tryagain", "loading", "masterdown", "noscript", "moved ", "ask "]
+        .iter()
+        .any(|code| text.contains(code))
 }
 
 impl fmt::Display for Fail {

@@ -135,6 +135,10 @@ impl Metrics {
             "Redis errors the worker survived, by kind",
             redis_errors.clone(),
         );
+        // Both kinds from the start, so an alert on their rate has a series to watch.
+        for kind in ["connection", "lease_lost"] {
+            let _ = redis_errors.get_or_create(&KindLabel { kind });
+        }
 
         // From half a millisecond (a local Redis) to about 8 s (a Redis in trouble).
         let commit_batch = Histogram::new(exponential_buckets(0.0005, 2.0, 15));

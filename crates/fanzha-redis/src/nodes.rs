@@ -35,13 +35,15 @@ impl Nodes {
             .map_err(|e| Fail::Other(format!("cannot connect to Redis at {url}: {e}")))?
             .get_connection_info()
             .clone();
-        let mut nodes =
-            Nodes { seed, node_of: Vec::new(), cons: Vec::new(), addrs: Vec::new(), cluster: false };
-        nodes.refresh().map_err(|e| match e {
-            // Name the node that failed: on a cluster it may not be the one in the URL.
-            Fail::Redis(what, e) => Fail::Other(format!("cannot connect to Redis at {url} ({what}): {e}")),
+        // An unreachable URL is a mistake to report at once; a cluster whose other nodes are
+        // down or starting is a state to wait out (a `Fail::Redis`, which callers retry).
+        open(&seed).map_err(|e| match e {
+            Fail::Redis(_, e) => Fail::Other(format!("cannot connect to Redis at {url}: {e}")),
             other => other,
         })?;
+        let mut nodes =
+            Nodes { seed, node_of: Vec::new(), cons: Vec::new(), addrs: Vec::new(), cluster: false };
+        nodes.refresh()?;
         Ok(nodes)
     }
 

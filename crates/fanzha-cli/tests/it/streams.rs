@@ -530,20 +530,16 @@ fn wait_for_verdicts(cons: &mut [redis::Connection], n: u64, timeout: Duration) 
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(!left.is_zero(), "{n} verdicts were not written within {timeout:?} ({written})");
         let outs = keys_matching(cons, "fanzha:*:out");
-        let Some(&(node, _)) = outs.first() else {
+        // Wake on the next write to one output stream (on a cluster, one XREAD may only name
+        // keys of one slot), or after 200 ms, then count again.
+        let Some((node, key)) = outs.first() else {
             std::thread::sleep(Duration::from_millis(20));
             continue;
         };
-        let keys: Vec<&String> = outs.iter().filter(|(i, _)| *i == node).map(|(_, k)| k).collect();
         let mut cmd = redis::cmd("XREAD");
-        cmd.arg("BLOCK").arg(left.as_millis().clamp(1, 200) as u64).arg("COUNT").arg(1).arg("STREAMS");
-        for k in &keys {
-            cmd.arg(k.as_str());
-        }
-        for _ in &keys {
-            cmd.arg("$");
-        }
-        let _: Value = cmd.query(&mut cons[node]).unwrap();
+        cmd.arg("BLOCK").arg(left.as_millis().clamp(1, 200) as u64).arg("COUNT").arg(1);
+        cmd.arg("STREAMS").arg(key.as_str()).arg("$");
+        let _: Value = cmd.query(&mut cons[*node]).unwrap();
     }
 }
 
@@ -764,8 +760,9 @@ fn a_worker_that_wakes_after_its_lease_writes_nothing() {
     assert!(String::from_utf8_lossy(&collected.stderr).contains("line 5 has more than one verdict"));
 }
 
-/// On a 3-shard Redis Cluster, three workers score a stream while one shard is shut down and
-/// started again (its append-only file on) and one worker is killed: `collect` gives `fanzha
+/// On a 3-shard Redis Cluster, three workers started while a shard is down wait for it, then
+/// score a stream while that shard is shut down and started again (its append-only file on)
+/// and one worker is killed: `collect` gives `fanzha
 /// scan`'s verdicts, every line exactly once, and the partitions' keys are spread over all
 /// three shards.
 #[test]
@@ -783,8 +780,16 @@ fn a_cluster_survives_a_restarted_shard_and_a_killed_worker() {
         assert!(ins.iter().any(|(i, _)| *i == node), "shard {node} holds no partition: {ins:?}");
     }
     let logs: Vec<PathBuf> = (0..3).map(|i| cluster.dir.join(format!("w{i}.log"))).collect();
+    // The workers start while shard 2 is down, and wait for it.
+    cluster.nodes[2].shutdown();
     let mut workers: Vec<Child> =
         (0..3).map(|i| worker(&url, &format!("w{i}"), &logs[i], &["--exit-when-done"])).collect();
+    for log in &logs {
+        wait_for_log(log, "trying again", Duration::from_secs(300));
+    }
+    cluster.nodes[2].spawn();
+    cluster.wait_ok();
+    let mut cons = cluster.connections();
 
     // At 25%, shard 2 goes down and comes back; at 50%, w0 dies.
     wait_for_verdicts(&mut cons, 10_000, Duration::from_secs(600));
