@@ -456,15 +456,21 @@ fn ok(out: &Output, what: &str) {
 
 /// A `fanzha consume` worker, its stderr in a file.
 fn worker(url: &str, name: &str, log: &Path, extra: &[&str]) -> Child {
+    let mut args = vec!["consume", "--redis", url, "--name", name];
+    args.extend(extra);
+    spawn(&args, Stdio::null(), Stdio::null(), std::fs::File::create(log).unwrap().into())
+}
+
+/// `fanzha ARGS` started in the background from the repository's root.
+fn spawn(args: &[&str], stdin: Stdio, stdout: Stdio, stderr: Stdio) -> Child {
     Command::new(env!("CARGO_BIN_EXE_fanzha"))
-        .args(["consume", "--redis", url, "--name", name])
-        .args(extra)
+        .args(args)
         .current_dir(super::ROOT)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
-        .expect("start fanzha consume")
+        .expect("start fanzha")
 }
 
 /// The lines `r` gives, read on a thread of its own (which keeps reading, so the writer never
@@ -658,14 +664,12 @@ fn three_workers_one_killed_give_scan_s_verdicts_exactly_once() {
     let (_, expected) = write_input(&redis.dir, &lines);
     let text: Vec<String> = lines.iter().map(|l| format!("{}\n", l.text)).collect();
     let route_log = redis.dir.join("route.log");
-    let mut route = Command::new(env!("CARGO_BIN_EXE_fanzha"))
-        .args(["route", "--redis", &redis.url, "--partitions", "8", "-"])
-        .current_dir(super::ROOT)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&route_log).unwrap())
-        .spawn()
-        .expect("start fanzha route");
+    let mut route = spawn(
+        &["route", "--redis", &redis.url, "--partitions", "8", "-"],
+        Stdio::piped(),
+        Stdio::null(),
+        std::fs::File::create(&route_log).unwrap().into(),
+    );
     let mut feed = route.stdin.take().unwrap();
     let mut send = |from: usize, to: usize| {
         feed.write_all(text[from..to].concat().as_bytes()).unwrap();
@@ -822,14 +826,12 @@ fn collect_follows_the_merged_order_and_one_partition() {
     let (input, expected) = write_input(&redis.dir, &lines);
     ok(&fanzha(&["route", "--redis", &redis.url, "--partitions", "4", &input], b""), "route");
     let follow_out = redis.dir.join("follow.jsonl");
-    let follow = Command::new(env!("CARGO_BIN_EXE_fanzha"))
-        .args(["collect", "--redis", &redis.url, "--follow"])
-        .current_dir(super::ROOT)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&follow_out).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start fanzha collect --follow");
+    let follow = spawn(
+        &["collect", "--redis", &redis.url, "--follow"],
+        Stdio::null(),
+        std::fs::File::create(&follow_out).unwrap().into(),
+        Stdio::null(),
+    );
     let log = redis.dir.join("w.log");
     let w = worker(&redis.url, "w", &log, &["--exit-when-done"]);
     let status = wait(w, Duration::from_secs(600), "worker w");
