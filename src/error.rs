@@ -108,6 +108,10 @@ pub enum Error {
     /// every verdict the same (see [`Partitioning`](crate::Partitioning)).
     #[error("{0}")]
     Partition(String),
+    /// A compiled rule bundle that could not be read: not a bundle, another format version,
+    /// damaged, truncated or inconsistent. The message says which, and where.
+    #[error("{0}")]
+    Bundle(String),
 }
 
 impl Error {

@@ -75,7 +75,7 @@ mod score;
 mod selftest;
 mod verdict;
 
-pub use compile::Stats;
+pub use compile::{BundleInfo, Stats};
 pub use error::{Diagnostic, Error};
 pub use event::{Event, EventKind, Timestamp};
 pub use limits::Limits;

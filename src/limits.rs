@@ -36,7 +36,7 @@
 /// assert!(RuleSet::from_str("p.toml", pack).is_ok());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Bytes of one rule file or source. Default 8 MiB (the bundled packs total 290 KB).
     pub source_bytes: usize,

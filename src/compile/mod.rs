@@ -6,6 +6,7 @@
 //! scan layer's [`Engine`](crate::Engine) holds them behind an `Arc`, so any number of threads
 //! scan with them at once, each with its own scratch space.
 
+mod bundle;
 pub(crate) mod program;
 pub(crate) mod stateful;
 
@@ -26,16 +27,17 @@ impl std::fmt::Debug for Literals {
     }
 }
 use regex_automata::meta::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Diagnostic, Error};
 use crate::limits::Limits;
 use crate::rules::{Kinds, Levels, RuleSet};
 use crate::verdict::Level;
+pub use bundle::BundleInfo;
 use program::{AtomList, Interner, Node};
 
 /// Figures about a compiled engine.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Stats {
     /// Number of packs.
     pub packs: usize,
@@ -56,7 +58,7 @@ pub struct Stats {
 }
 
 /// A compiled rule.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct CompiledRule {
     pub id: Arc<str>,
     pub category: Arc<str>,
@@ -75,7 +77,7 @@ pub(crate) struct CompiledRule {
     pub uses_amounts: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct CompiledCounter {
     pub when: Node,
     pub cancel: bool,
@@ -84,23 +86,57 @@ pub(crate) struct CompiledCounter {
     pub max_level: Option<Level>,
 }
 
-/// Per literal pattern: whether its ends are Latin letters, which must not run on into
-/// neighbouring letters (`wx` is not a hit inside `wxyz`).
+/// Per literal pattern: its length in bytes, and whether its ends are Latin letters, which
+/// must not run on into neighbouring letters (`wx` is not a hit inside `wxyz`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PatternEdges {
+    /// The scanner takes a match's start from this, not from the automaton, so an automaton
+    /// read from a hostile bundle cannot make it point outside the text.
+    pub len: u32,
     pub letter_start: bool,
     pub letter_end: bool,
 }
 
+impl PatternEdges {
+    const LETTER_START: u32 = 1 << 31;
+    const LETTER_END: u32 = 1 << 30;
+
+    /// Packed in one word (a literal is far shorter than 2³⁰ bytes), as the scanner reads and
+    /// a bundle stores them.
+    fn pack(self) -> u32 {
+        self.len
+            | if self.letter_start { Self::LETTER_START } else { 0 }
+            | if self.letter_end { Self::LETTER_END } else { 0 }
+    }
+
+    #[inline]
+    fn unpack(w: u32) -> PatternEdges {
+        PatternEdges {
+            len: w & !(Self::LETTER_START | Self::LETTER_END),
+            letter_start: w & Self::LETTER_START != 0,
+            letter_end: w & Self::LETTER_END != 0,
+        }
+    }
+}
+
 /// Compiled rules: the automaton, the regexes, the condition programs and the indexes that
 /// say which rules a hit can make true. Read by the scan, score and monitor layers.
-#[derive(Debug)]
+///
+/// A bundle (see `bundle.rs`) stores every field but the automaton, written apart in its
+/// own format, and the regexes, compiled again from their sources when the bundle is read.
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Compiled {
     /// The limits the rules were loaded under; scanning reads the message ones.
     limits: Limits,
+    #[serde(skip)]
     automaton: Option<Literals>,
-    edges: Box<[PatternEdges]>,
+    /// Per literal pattern, [`PatternEdges`] packed.
+    #[serde(with = "bundle::words::boxed")]
+    edges: Box<[u32]>,
+    #[serde(skip)]
     regexes: Box<[Regex]>,
+    /// The regexes' patterns, in atom order.
+    regex_sources: Box<[String]>,
     /// Number of literal atoms; regex atom `i` has id `literal_count + i`.
     literal_count: u32,
     rules: Box<[CompiledRule]>,
@@ -123,20 +159,26 @@ pub(crate) struct Compiled {
     always: Box<[u32]>,
     /// Per literal atom: the atom lists containing it.
     postings: Rows,
-    /// Number of distinct atom lists.
-    list_count: u32,
+    /// The distinct atom lists, by id; every [`AtomList`] of the rules shares its atoms with
+    /// the list of its id here.
+    #[serde(with = "bundle::words::lists")]
+    lists: Box<[Arc<[program::AtomId]>]>,
     /// Windows and sequences, for the monitor.
     stateful: stateful::Program,
     levels: Levels,
     version: Arc<str>,
+    /// The checksum of the rule sources this was compiled from.
+    sources_digest: u32,
     stats: Stats,
 }
 
 /// Compressed rows: row `i` is `items[start[i]..start[i + 1]]`. One flat array instead of a
 /// `Vec` per row keeps the indexes the scanner walks per hit small and together in memory.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Rows {
+    #[serde(with = "bundle::words::boxed")]
     start: Box<[u32]>,
+    #[serde(with = "bundle::words::boxed")]
     items: Box<[u32]>,
 }
 
@@ -174,7 +216,7 @@ impl Compiled {
     /// Literal pattern `p`'s word edges.
     #[inline]
     pub(crate) fn edges(&self, p: usize) -> PatternEdges {
-        self.edges[p]
+        PatternEdges::unpack(self.edges[p])
     }
     /// The regexes; regex `i` is atom `literal_count() + i`.
     #[inline]
@@ -239,7 +281,7 @@ impl Compiled {
     /// Number of distinct atom lists.
     #[inline]
     pub(crate) fn list_count(&self) -> u32 {
-        self.list_count
+        self.lists.len() as u32
     }
     /// Windows and sequences, for the monitor.
     #[inline]
@@ -255,6 +297,11 @@ impl Compiled {
     #[inline]
     pub(crate) fn version(&self) -> &Arc<str> {
         &self.version
+    }
+    /// The checksum of the rule sources this was compiled from.
+    #[inline]
+    pub(crate) fn sources_digest(&self) -> u32 {
+        self.sources_digest
     }
     /// Figures about the compiled rules.
     pub(crate) fn stats(&self) -> &Stats {
@@ -316,36 +363,21 @@ impl Compiled {
                 .map_err(|e| compile_error(format!("cannot build the literal automaton: {e}")))?;
             Some(ac)
         };
-        let edges: Box<[PatternEdges]> = interner
+        let edges: Box<[u32]> = interner
             .literals
             .iter()
-            .map(|l| PatternEdges {
-                letter_start: l.as_bytes().first().is_some_and(u8::is_ascii_alphabetic),
-                letter_end: l.as_bytes().last().is_some_and(u8::is_ascii_alphabetic),
+            .map(|l| {
+                PatternEdges {
+                    len: l.len() as u32,
+                    letter_start: l.as_bytes().first().is_some_and(u8::is_ascii_alphabetic),
+                    letter_end: l.as_bytes().last().is_some_and(u8::is_ascii_alphabetic),
+                }
+                .pack()
             })
             .collect();
         let limits = rules.limits;
-        let mut regexes = Vec::with_capacity(interner.regexes.len());
-        let mut compiled_bytes = automaton.as_ref().map_or(0, |a| a.0.heap_bytes());
-        for r in &interner.regexes {
-            let config = Regex::config()
-                .nfa_size_limit(Some(limits.regex_bytes))
-                .onepass_size_limit(Some(limits.regex_bytes))
-                .dfa_size_limit(Some(limits.regex_bytes))
-                .hybrid_cache_capacity(limits.regex_bytes);
-            let regex = Regex::builder()
-                .configure(config)
-                .build(r)
-                .map_err(|e| compile_error(format!("regex `{r}`: {e}")))?;
-            compiled_bytes += regex.memory_usage();
-            regexes.push(regex);
-        }
-        if compiled_bytes > limits.compiled_bytes {
-            return Err(compile_error(format!(
-                "the compiled rules take {compiled_bytes} bytes, more than the limit of {} bytes",
-                limits.compiled_bytes
-            )));
-        }
+        let automaton_bytes = automaton.as_ref().map_or(0, |a| a.0.heap_bytes());
+        let regexes = build_regexes(&interner.regexes, &limits, automaton_bytes).map_err(compile_error)?;
 
         let mut triggers: Vec<Vec<u32>> = vec![Vec::new(); literal_count as usize];
         let mut regex_triggers: Vec<Vec<u32>> = vec![Vec::new(); regexes.len()];
@@ -378,7 +410,7 @@ impl Compiled {
                     }
                 }
             }
-            let mut evidence_atoms = AtomList { id: 0, atoms: atoms.into_boxed_slice() };
+            let mut evidence_atoms = AtomList { id: 0, atoms: atoms.into() };
             interner.finish_list(&mut evidence_atoms);
             let counters: Box<[CompiledCounter]> = counters
                 .into_iter()
@@ -433,6 +465,7 @@ impl Compiled {
             automaton,
             edges,
             regexes: regexes.into_boxed_slice(),
+            regex_sources: interner.regexes.iter().cloned().collect(),
             literal_count,
             rules: out_rules.into_boxed_slice(),
             triggers: Rows::new(&triggers),
@@ -444,13 +477,38 @@ impl Compiled {
             regex_min_len: regex_min_len.into_boxed_slice(),
             always: always.into_boxed_slice(),
             postings: Rows::new(&postings),
-            list_count: interner.lists.len() as u32,
+            lists: interner.lists.into_boxed_slice(),
             stateful,
             levels: rules.levels,
             version: Arc::from(rules.version().as_str()),
+            sources_digest: rules.digest,
             stats,
         })
     }
+}
+
+/// Compiles the regexes under the limits, which also bound them together with the automaton
+/// (`automaton_bytes`).
+fn build_regexes(sources: &[String], limits: &Limits, automaton_bytes: usize) -> Result<Vec<Regex>, String> {
+    let mut regexes = Vec::with_capacity(sources.len());
+    let mut compiled_bytes = automaton_bytes;
+    for r in sources {
+        let config = Regex::config()
+            .nfa_size_limit(Some(limits.regex_bytes))
+            .onepass_size_limit(Some(limits.regex_bytes))
+            .dfa_size_limit(Some(limits.regex_bytes))
+            .hybrid_cache_capacity(limits.regex_bytes);
+        let regex = Regex::builder().configure(config).build(r).map_err(|e| format!("regex `{r}`: {e}"))?;
+        compiled_bytes += regex.memory_usage();
+        regexes.push(regex);
+    }
+    if compiled_bytes > limits.compiled_bytes {
+        return Err(format!(
+            "the compiled rules take {compiled_bytes} bytes, more than the limit of {} bytes",
+            limits.compiled_bytes
+        ));
+    }
+    Ok(regexes)
 }
 
 /// The literals a rule is triggered by, if one list of them must appear for it to hold.

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::CompiledRule;
 use crate::rules::{NumCmp, RuleSet, Stateful, StepMatch};
 
@@ -13,13 +15,13 @@ pub(crate) type FieldId = u16;
 
 /// Remembers, per value of `key`, when each value of `value` was first seen: "is this payer
 /// new to this merchant?".
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(crate) struct Tracker {
     pub key: FieldId,
     pub value: FieldId,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct WindowProgram {
     pub rule: u32,
     pub key: FieldId,
@@ -33,21 +35,21 @@ pub(crate) struct WindowProgram {
     pub definition: crate::rules::Window,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Matcher {
     Rule(u32),
     Category(u32),
     Own,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct StepProgram {
     pub matcher: Matcher,
     pub negated: bool,
     pub key: FieldId,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct SequenceProgram {
     pub rule: u32,
     pub within_ms: i64,
@@ -58,7 +60,7 @@ pub(crate) struct SequenceProgram {
 }
 
 /// Everything the monitor needs about the stateful rules of one engine.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Program {
     pub fields: Box<[Arc<str>]>,
     pub windows: Box<[WindowProgram]>,

@@ -12,7 +12,7 @@ mod load;
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use load::RuleSetBuilder;
 
@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::verdict::Level;
 
 /// Score thresholds for the levels: a score at or above `warn` is a warning, and so on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Levels {
     /// Lowest score that earns a notice.
     pub notice: u32,
@@ -63,7 +63,7 @@ pub struct PackInfo {
 }
 
 /// The kinds of event a rule applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Kinds {
     pub message: bool,
     pub transaction: bool,
@@ -79,7 +79,7 @@ pub(crate) enum Atom {
 }
 
 /// Numeric comparison; all bounds must hold.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct NumCmp {
     pub ge: Option<f64>,
     pub gt: Option<f64>,
@@ -134,7 +134,7 @@ impl NumCmp {
 }
 
 /// A scalar an event field is compared with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum Scalar {
     Str(String),
     Num(f64),
@@ -142,7 +142,7 @@ pub(crate) enum Scalar {
 }
 
 /// Comparison of an event field.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct FieldCmp {
     pub name: String,
     pub eq: Option<Scalar>,
@@ -190,7 +190,7 @@ pub(crate) struct Counter {
 
 /// A windowed aggregate: the rule hits on an event that passes its `when` when the events that
 /// passed it under the same key within `within_ms` add up so.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Window {
     /// The field whose value keys the state (`merchant`, `payee`, `conversation`…).
     pub key: String,
@@ -205,7 +205,7 @@ pub(crate) struct Window {
 }
 
 /// What one sequence step matches on an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum StepMatch {
     /// This rule hit.
     Rule(String),
@@ -216,7 +216,7 @@ pub(crate) enum StepMatch {
 }
 
 /// One step of a sequence.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Step {
     pub matcher: StepMatch,
     /// No such event between the neighbouring steps.
@@ -227,7 +227,7 @@ pub(crate) struct Step {
 
 /// Ordered steps by one party within a time window; the rule hits on the event that
 /// completes them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Sequence {
     pub within_ms: i64,
     pub steps: Vec<Step>,
@@ -300,12 +300,19 @@ pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
     pub(crate) levels: Levels,
     pub(crate) limits: crate::limits::Limits,
+    /// Checksum of the sources, names and texts (see `load::sources_digest`).
+    pub(crate) digest: u32,
 }
 
 impl RuleSet {
     /// A builder to load several files or sources as one set.
     pub fn builder() -> RuleSetBuilder {
         RuleSetBuilder::new()
+    }
+
+    /// The checksum a rule set of the bundled packs, and nothing else, has.
+    pub(crate) fn bundled_digest() -> u32 {
+        load::sources_digest(bundled::PACKS.iter().copied())
     }
 
     /// The packs bundled with fanzha (compiled into the crate; no files needed).

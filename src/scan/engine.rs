@@ -19,6 +19,9 @@ use crate::limits::Limits;
 use crate::rules::{Levels, RuleSet};
 use crate::verdict::Verdict;
 
+/// The bundled packs, compiled (see [`Engine::bundled`]).
+static BUNDLE: &[u8] = include_bytes!("../../rules/bundled.fzb");
+
 /// Compiled rules, ready to scan. Immutable, `Send + Sync`, and cheap to clone.
 ///
 /// [`Engine::scan`] and [`Engine::scan_text`] borrow scratch space from the engine's pool for
@@ -76,9 +79,87 @@ impl Engine {
         Ok(Engine { inner: Arc::new(Compiled::new(rules)?), pool: Arc::default() })
     }
 
-    /// The engine for the bundled packs.
+    /// The engine for the bundled packs, loaded from their bundle compiled into the crate
+    /// (`rules/bundled.fzb`) in a few milliseconds. Loaded once per process; later calls
+    /// return the same engine.
+    ///
+    /// Should that bundle not match the packs it sits beside (a pack edited without
+    /// `fanzha compile` run again, which the test suite reports), the packs are compiled from
+    /// their TOML instead: slower, never wrong.
     pub fn bundled() -> Result<Engine, Error> {
-        Engine::new(&RuleSet::bundled()?)
+        static BUNDLED: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+        if let Some(e) = BUNDLED.get() {
+            return Ok(e.clone());
+        }
+        let engine = Engine::bundled_with_limits(&Limits::default())?;
+        Ok(BUNDLED.get_or_init(|| engine).clone())
+    }
+
+    /// The engine for the bundled packs under other limits (see
+    /// [`Engine::from_bundle_with_limits`]); loaded anew on every call.
+    pub fn bundled_with_limits(limits: &Limits) -> Result<Engine, Error> {
+        match Compiled::from_bundle(BUNDLE, limits, true) {
+            Ok(c) if c.sources_digest() == RuleSet::bundled_digest() => {
+                Ok(Engine { inner: Arc::new(c), pool: Arc::default() })
+            }
+            _ => Engine::new(&RuleSet::builder().limits(*limits).add_bundled().build()?),
+        }
+    }
+
+    /// Loads an engine from a bundle written by [`Engine::to_bundle`] or `fanzha compile`:
+    /// no TOML to parse, no spellings to expand, only the regexes compiled again. Its verdicts
+    /// are those of the engine it was written from.
+    ///
+    /// The bundle is not trusted: one that is not a bundle, was written in another format
+    /// version, is damaged or truncated, or whose contents do not hold together is an
+    /// [`Error::Bundle`] saying which. What it may cost is bounded by the default [`Limits`];
+    /// see [`Engine::from_bundle_with_limits`].
+    ///
+    /// ```
+    /// let rules = fanzha::RuleSet::from_str("p.toml", r#"
+    /// [pack]
+    /// id = "p"
+    /// version = "1"
+    /// [[rule]]
+    /// id = "p.print-first"
+    /// title = "Print before paying"
+    /// category = "fake_large_order"
+    /// points = 70
+    /// when = { any = ["先出票"] }
+    /// "#)?;
+    /// let bundle = fanzha::Engine::new(&rules)?.to_bundle();
+    ///
+    /// let engine = fanzha::Engine::from_bundle(&bundle)?;
+    /// assert_eq!(engine.scan_text("老板先出票").level, fanzha::Level::Warn);
+    /// assert_eq!(engine.version(), "p@1");
+    ///
+    /// let mut damaged = bundle.clone();
+    /// damaged[100] ^= 1;
+    /// assert!(fanzha::Engine::from_bundle(&damaged).unwrap_err().to_string().contains("checksum"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_bundle(bundle: &[u8]) -> Result<Engine, Error> {
+        Engine::from_bundle_with_limits(bundle, &Limits::default())
+    }
+
+    /// Loads an engine from a bundle whose rules may cost up to `limits` (the bundle's own
+    /// limits, recorded when it was compiled, may not exceed these), scanning messages under
+    /// `limits`' message limits.
+    pub fn from_bundle_with_limits(bundle: &[u8], limits: &Limits) -> Result<Engine, Error> {
+        Ok(Engine { inner: Arc::new(Compiled::from_bundle(bundle, limits, false)?), pool: Arc::default() })
+    }
+
+    /// Loads an engine from a bundle file; errors name the file.
+    pub fn from_bundle_path(path: impl AsRef<std::path::Path>) -> Result<Engine, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::Bundle(format!("{}: {e}", path.display())))?;
+        Engine::from_bundle(&bytes).map_err(|e| Error::Bundle(format!("{}: {e}", path.display())))
+    }
+
+    /// The bundle of this engine: everything [`Engine::from_bundle`] needs to load the same
+    /// engine without the rule files.
+    pub fn to_bundle(&self) -> Vec<u8> {
+        self.inner.to_bundle()
     }
 
     /// The limits the rules were loaded under (see [`RuleSet::limits`]).

@@ -311,8 +311,19 @@ impl Scratch {
         let Some(ac) = inner.automaton() else { return };
         let text = self.folded.as_str();
         let bytes = text.as_bytes();
+        let patterns = inner.literal_count() as usize;
         for m in ac.0.find_overlapping_iter(text) {
             let p = m.value() as usize;
+            // The start is taken from the pattern's own length; a pattern id or a start that
+            // does not fit can only come from a tampered bundle, and is skipped, not trusted.
+            let end = m.end();
+            let Some(start) = (p < patterns).then(|| end.checked_sub(inner.edges(p).len as usize)).flatten()
+            else {
+                continue;
+            };
+            if !text.is_char_boundary(start) {
+                continue;
+            }
             // Arm the regexes this literal gates, whatever its word edges.
             for &r in inner.armed_by(p) {
                 if self.regex_armed[r as usize] != self.stamp {
@@ -321,17 +332,17 @@ impl Scratch {
                 }
             }
             for &r in inner.anchored_at(p) {
-                self.gate_hits.push((r, m.start() as u32));
+                self.gate_hits.push((r, start as u32));
             }
             let e = inner.edges(p);
             // Latin literals match whole words at their Latin edges.
-            if e.letter_start && m.start() > 0 && bytes[m.start() - 1].is_ascii_alphabetic() {
+            if e.letter_start && start > 0 && bytes[start - 1].is_ascii_alphabetic() {
                 continue;
             }
-            if e.letter_end && bytes.get(m.end()).is_some_and(u8::is_ascii_alphabetic) {
+            if e.letter_end && bytes.get(end).is_some_and(u8::is_ascii_alphabetic) {
                 continue;
             }
-            self.hits.push(AtomHit { atom: p as u32, start: m.start() as u32, end: m.end() as u32 });
+            self.hits.push(AtomHit { atom: p as u32, start: start as u32, end: end as u32 });
         }
         self.hits.sort_unstable();
         self.hit_atoms.clear();

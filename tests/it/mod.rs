@@ -1,3 +1,4 @@
+mod bundle;
 mod bundled;
 mod contract;
 mod diagnostics;

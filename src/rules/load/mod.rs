@@ -140,11 +140,25 @@ impl RuleSetBuilder {
         let (packs, levels) = resolve::gather(&mut cx, &files);
         let rules = rules::resolve_rules(&mut cx, &files);
         if cx.diags.is_empty() {
-            Ok(RuleSet { packs, rules, levels: levels.unwrap_or_default(), limits: self.limits })
+            let digest = sources_digest(self.sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+            Ok(RuleSet { packs, rules, levels: levels.unwrap_or_default(), limits: self.limits, digest })
         } else {
             Err(Error::Rules(cx.diags))
         }
     }
+}
+
+/// A checksum of the sources a rule set was loaded from, names and texts in order: a bundle
+/// records it, so the bundle embedded for the bundled packs is known to match them.
+pub(crate) fn sources_digest<'a>(sources: impl Iterator<Item = (&'a str, &'a str)>) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    for (name, text) in sources {
+        for part in [name, text] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+    }
+    h.finalize()
 }
 
 /// One source being resolved: its name, its text, and where its lines start.

@@ -1,6 +1,6 @@
 //! `fanzha explain`: show the working behind one verdict.
 
-use super::{load_engine, RulesArg};
+use super::RulesArg;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,7 +22,7 @@ pub fn run(args: Args) -> i32 {
         eprintln!("error: give the text to explain, e.g. fanzha explain --text \"老板先出票\"");
         return 2;
     };
-    let (_, engine) = match load_engine(&args.rules, fanzha::Limits::default()) {
+    let engine = match args.rules.load(fanzha::Limits::default()) {
         Ok(x) => x,
         Err(code) => return code,
     };

@@ -1,6 +1,7 @@
 //! Command-line parsing and the subcommands.
 
 mod check;
+mod compile;
 mod corpus;
 mod explain;
 mod scan;
@@ -33,6 +34,11 @@ enum Command {
     Scan(scan::Args),
     /// Validate rule packs; report every problem as file:line:column. Exit 2 on any.
     Check(check::Args),
+    /// Compile rule packs into a bundle that every entry point loads in milliseconds.
+    ///
+    /// `fanzha compile --rules packs/ -o rules.fzb`, then `--rules rules.fzb` anywhere rules
+    /// are read. A bundle is tied to the bundle format of the fanzha that wrote it.
+    Compile(compile::Args),
     /// Run the examples embedded in rules; report failures by rule. Exit 1 on any.
     Test(test::Args),
     /// Show how one text is folded, which rules hit, their points and the level.
@@ -63,17 +69,65 @@ enum Command {
     Collect(streams::collect::Args),
 }
 
-/// Where rules come from: files or directories, or the bundled packs.
+/// Where rules come from: files or directories, a compiled bundle, or the bundled packs.
 #[derive(Debug, clap::Args)]
 struct RulesArg {
-    /// A rule file or a directory of *.toml rule files (repeatable). Default: the bundled packs.
+    /// A rule file, a directory of *.toml rule files (repeatable), or one bundle written by
+    /// `fanzha compile`. Default: the bundled packs.
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
 }
 
+/// Whether `path` is a compiled bundle (by its first bytes), not a rule file or directory.
+fn is_bundle(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+        && &head == fanzha::BundleInfo::SIGNATURE
+}
+
 impl RulesArg {
-    /// The rules, or exit code 2 with every error printed (`print_rules_error`).
-    fn load(&self, limits: fanzha::Limits) -> Result<(RuleSet, Engine), i32> {
+    /// The bundle given, if one is: a bundle is a whole rule set and comes alone.
+    fn bundle(&self) -> Result<Option<&PathBuf>, i32> {
+        let bundles: Vec<&PathBuf> = self.rules.iter().filter(|p| is_bundle(p)).collect();
+        match (bundles.as_slice(), self.rules.len()) {
+            ([], _) => Ok(None),
+            ([b], 1) => Ok(Some(b)),
+            _ => {
+                eprintln!("error: a bundle is a whole rule set: give it as the only --rules");
+                Err(2)
+            }
+        }
+    }
+
+    /// The engine, or exit code 2 with every error printed (`print_rules_error`).
+    fn load(&self, limits: fanzha::Limits) -> Result<Engine, i32> {
+        if let Some(path) = self.bundle()? {
+            return load_bundle(path, &limits);
+        }
+        if self.rules.is_empty() {
+            return Engine::bundled_with_limits(&limits).map_err(|e| {
+                eprintln!("error: {e}");
+                2
+            });
+        }
+        self.compile(limits).map(|(_, e)| e)
+    }
+
+    /// The rule set and its engine, for commands that read the rules themselves (a bundle
+    /// holds only the compiled form).
+    fn load_rules(&self, limits: fanzha::Limits) -> Result<(RuleSet, Engine), i32> {
+        if let Some(path) = self.bundle()? {
+            eprintln!(
+                "error: {} is a compiled bundle; this command reads the rule files it was compiled from",
+                path.display()
+            );
+            return Err(2);
+        }
+        self.compile(limits)
+    }
+
+    fn compile(&self, limits: fanzha::Limits) -> Result<(RuleSet, Engine), i32> {
         let mut b = RuleSet::builder();
         b.limits(limits);
         if self.rules.is_empty() {
@@ -89,8 +143,15 @@ impl RulesArg {
     }
 }
 
-fn load_engine(paths: &RulesArg, limits: fanzha::Limits) -> Result<(RuleSet, Engine), i32> {
-    paths.load(limits)
+/// Loads a bundle file, or exit code 2 with the reason.
+fn load_bundle(path: &std::path::Path, limits: &fanzha::Limits) -> Result<Engine, i32> {
+    std::fs::read(path)
+        .map_err(|e| fanzha::Error::Bundle(e.to_string()))
+        .and_then(|bytes| Engine::from_bundle_with_limits(&bytes, limits))
+        .map_err(|e| {
+            eprintln!("error: {}: {e}", path.display());
+            2
+        })
 }
 
 /// Prints rule errors for a person on stderr: each as its `file:line:column: error[CODE]`
@@ -117,6 +178,7 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Check(a) => check::run(a),
+        Command::Compile(a) => compile::run(a),
         Command::Test(a) => test::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Corpus(a) => corpus::run(a),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use is_terminal::IsTerminal;
 
-use super::{load_engine, RulesArg};
+use super::RulesArg;
 use fanzha::{Limits, LiveEngine, MonitorConfig, Pipeline, PipelineOptions, Progress, RuleSet};
 
 /// How often `--watch` looks at the rule files.
@@ -68,7 +68,7 @@ pub fn run(args: Args) -> i32 {
         return 2;
     }
     let limits = Limits { message_bytes: args.max_message_bytes, ..Limits::default() };
-    let (_, engine) = match load_engine(&args.rules, limits) {
+    let engine = match args.rules.load(limits) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -156,6 +156,19 @@ fn watch(paths: Vec<PathBuf>, live: Arc<LiveEngine>, limits: Limits) {
             continue;
         }
         last = now;
+        if let [path] = paths.as_slice() {
+            if super::is_bundle(path) {
+                // `fanzha compile` replaces a bundle whole, so what is read is one bundle.
+                match super::load_bundle(path, &limits) {
+                    Ok(engine) => {
+                        eprintln!("fanzha: reloaded rules {} from {}", engine.version(), path.display());
+                        live.swap(engine);
+                    }
+                    Err(_) => eprintln!("fanzha: rules not reloaded, the running set is kept"),
+                }
+                continue;
+            }
+        }
         let mut b = RuleSet::builder();
         b.limits(limits);
         for p in &paths {

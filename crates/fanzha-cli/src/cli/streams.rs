@@ -7,7 +7,7 @@ use std::time::Duration;
 use fanzha::Limits;
 use fanzha_redis::RedisOptions;
 
-use super::{load_engine, RulesArg};
+use super::RulesArg;
 
 /// Where the run's Redis is, and which of its keys are the run's.
 #[derive(Debug, clap::Args)]
@@ -49,7 +49,7 @@ pub(super) mod route {
     }
 
     pub fn run(args: Args) -> i32 {
-        let (_, engine) = match load_engine(&args.rules, Limits::default()) {
+        let engine = match args.rules.load(Limits::default()) {
             Ok(x) => x,
             Err(code) => return code,
         };
@@ -89,7 +89,7 @@ pub(super) mod consume {
     }
 
     pub fn run(args: Args) -> i32 {
-        let (_, engine) = match load_engine(&args.rules, Limits::default()) {
+        let engine = match args.rules.load(Limits::default()) {
             Ok(x) => x,
             Err(code) => return code,
         };

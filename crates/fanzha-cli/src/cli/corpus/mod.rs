@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use fanzha::{Engine, Event, Limits, Monitor, Scanner, Verdict};
 use rayon::prelude::*;
 
-use super::{load_engine, RulesArg};
+use super::RulesArg;
 use read::{Row, RowSpec};
 use report::{pct, Meta, Report};
 use tally::{Outcome, RuleInfo, Scored, Tally, TallyOptions, Wants};
@@ -92,7 +92,7 @@ fn fraction(s: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: Args) -> i32 {
-    let (rules, engine) = match load_engine(&args.rules, Limits::default()) {
+    let (rules, engine) = match args.rules.load_rules(Limits::default()) {
         Ok(x) => x,
         Err(code) => return code,
     };

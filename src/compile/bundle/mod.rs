@@ -1,0 +1,248 @@
+//! Bundles: compiled rules saved to bytes and loaded back without parsing TOML or expanding
+//! spellings.
+//!
+//! Compiling the bundled packs takes most of a second and a few hundred megabytes (110,000
+//! literal spellings, most of them pinyin), on every start of every process. A bundle is the
+//! result of that work: loading one copies the automaton, decodes the rule program, checks
+//! it, and compiles the few regexes again (their compiled forms are not portable).
+//!
+//! A bundle may come from anywhere — a file handed to a point-of-sale terminal, a broadcast
+//! in a Spark job — so reading one trusts nothing in it: a truncated, damaged or hostile file
+//! is an [`Error::Bundle`] that says what is wrong, never a panic, a hang or undefined
+//! behaviour (`fuzz/fuzz_targets/bundle.rs` exercises the reader).
+//!
+//! # Layout
+//!
+//! | bytes | what |
+//! |---|---|
+//! | 8 | signature `\x89FZB\r\n\x1a\n` (a text-mode transfer or a truncated first line breaks it) |
+//! | 4 | format version, little-endian |
+//! | 4 | CRC-32 of every byte after this field |
+//! | 1 + n | the fanzha version that wrote it |
+//! | 4 + m | the rule-set version (`common@1.0.0+merchant@1.2`) |
+//! | 8 + a | the literal automaton, in daachorse's serialization |
+//! | rest | the rule program: [`Compiled`] but the automaton and compiled regexes, in postcard |
+//!
+//! Lengths are little-endian. The signature, format version and fanzha version come first and
+//! never move, so any version of fanzha can say which version wrote a bundle it cannot read.
+
+mod automaton;
+mod check;
+pub(super) mod words;
+
+use super::{build_regexes, Compiled};
+use crate::error::Error;
+use crate::limits::Limits;
+
+/// The first eight bytes of every bundle.
+const SIGNATURE: &[u8; 8] = b"\x89FZB\r\n\x1a\n";
+
+/// The layout written and read by this fanzha. Raised whenever the bytes of a bundle would be
+/// read differently: a new field, a changed type, or a new daachorse serialization.
+const FORMAT: u32 = 1;
+
+/// Signature, format and checksum.
+const FIXED: usize = 16;
+
+/// What a bundle's header says, read without decoding the rest.
+///
+/// ```
+/// let engine = fanzha::Engine::bundled()?;
+/// let bundle = engine.to_bundle();
+/// let info = fanzha::BundleInfo::read(&bundle)?;
+/// assert_eq!(info.rules_version, engine.version());
+/// assert_eq!(info.fanzha_version, env!("CARGO_PKG_VERSION"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleInfo {
+    /// The layout version of the bundle.
+    pub format: u32,
+    /// The fanzha version that wrote it.
+    pub fanzha_version: String,
+    /// The version of the rule set compiled into it (see [`RuleSet::version`](crate::RuleSet::version)).
+    pub rules_version: String,
+    /// The size of the bundle in bytes.
+    pub bytes: usize,
+}
+
+impl BundleInfo {
+    /// The first bytes of every bundle, to tell one from a rule file.
+    pub const SIGNATURE: &'static [u8; 8] = SIGNATURE;
+
+    /// Reads a bundle's header and checks its signature, format and checksum, without decoding
+    /// the rules.
+    pub fn read(bundle: &[u8]) -> Result<BundleInfo, Error> {
+        Header::read(bundle, true).map(|h| h.info)
+    }
+}
+
+/// A header that passed its checks, and where the sections after it are.
+struct Header<'a> {
+    info: BundleInfo,
+    automaton: &'a [u8],
+    automaton_at: usize,
+    program: &'a [u8],
+    program_at: usize,
+}
+
+fn bundle_error(message: impl Into<String>) -> Error {
+    Error::Bundle(message.into())
+}
+
+/// A cursor over the bundle that turns running off the end into an error naming the part.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Error> {
+        match self.bytes.get(self.at..).and_then(|rest| rest.get(..n)) {
+            Some(s) => {
+                self.at += n;
+                Ok(s)
+            }
+            None => Err(bundle_error(format!(
+                "truncated: {what} needs {n} bytes at byte {}, but the bundle has {} bytes",
+                self.at,
+                self.bytes.len()
+            ))),
+        }
+    }
+
+    fn uint<const N: usize>(&mut self, what: &str) -> Result<u64, Error> {
+        let mut b = [0u8; 8];
+        b[..N].copy_from_slice(self.take(N, what)?);
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn text<const N: usize>(&mut self, what: &str) -> Result<String, Error> {
+        let n = usize::try_from(self.uint::<N>(what)?).unwrap_or(usize::MAX);
+        let at = self.at;
+        let s = self.take(n, what)?;
+        String::from_utf8(s.to_vec()).map_err(|_| bundle_error(format!("{what} at byte {at} is not UTF-8")))
+    }
+}
+
+impl<'a> Header<'a> {
+    /// Reads and checks the header; `verify` also checks the whole bundle's checksum.
+    fn read(bytes: &'a [u8], verify: bool) -> Result<Header<'a>, Error> {
+        if !bytes.starts_with(SIGNATURE) {
+            let hint = if bytes.trim_ascii_start().starts_with(b"[") || bytes.starts_with(b"#") {
+                " (it looks like a TOML rule pack: load it as rules, or compile it with `fanzha compile`)"
+            } else {
+                ""
+            };
+            return Err(bundle_error(format!("not a fanzha rule bundle: the signature is missing{hint}")));
+        }
+        let mut r = Reader { bytes, at: SIGNATURE.len() };
+        let format = r.uint::<4>("the format version")? as u32;
+        let checksum = r.uint::<4>("the checksum")? as u32;
+        // The writer's version is read before anything else is trusted, to name it in errors.
+        let fanzha_version = r.text::<1>("the fanzha version").unwrap_or_else(|_| "?".to_string());
+        if format != FORMAT {
+            return Err(bundle_error(format!(
+                "bundle format {format}, written by fanzha {fanzha_version}; this fanzha ({}) reads \
+                 format {FORMAT}: compile the rules again with this version (`fanzha compile`)",
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        let actual = if verify { crc32fast::hash(&bytes[FIXED..]) } else { checksum };
+        if actual != checksum {
+            return Err(bundle_error(format!(
+                "the bundle is damaged or truncated: its checksum is {actual:08x}, the header says \
+                 {checksum:08x} ({} bytes)",
+                bytes.len()
+            )));
+        }
+        let rules_version = r.text::<4>("the rule-set version")?;
+        let automaton_len = usize::try_from(r.uint::<8>("the automaton's length")?).unwrap_or(usize::MAX);
+        let automaton_at = r.at;
+        let automaton = r.take(automaton_len, "the literal automaton")?;
+        let program_at = r.at;
+        let program = &bytes[program_at..];
+        Ok(Header {
+            info: BundleInfo { format, fanzha_version, rules_version, bytes: bytes.len() },
+            automaton,
+            automaton_at,
+            program,
+            program_at,
+        })
+    }
+}
+
+impl Compiled {
+    /// The bundle of these rules.
+    pub(crate) fn to_bundle(&self) -> Vec<u8> {
+        let automaton = self.automaton.as_ref().map(|a| a.0.serialize()).unwrap_or_default();
+        // Serializing types of this crate into a Vec cannot fail.
+        let program = postcard::to_stdvec(self).expect("the rule program serializes");
+        let fanzha = env!("CARGO_PKG_VERSION").as_bytes();
+        let mut out = Vec::with_capacity(64 + automaton.len() + program.len());
+        out.extend_from_slice(SIGNATURE);
+        out.extend_from_slice(&FORMAT.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.push(fanzha.len().min(255) as u8);
+        out.extend_from_slice(&fanzha[..fanzha.len().min(255)]);
+        out.extend_from_slice(&(self.version.len() as u32).to_le_bytes());
+        out.extend_from_slice(self.version.as_bytes());
+        out.extend_from_slice(&(automaton.len() as u64).to_le_bytes());
+        out.extend_from_slice(&automaton);
+        out.extend_from_slice(&program);
+        let checksum = crc32fast::hash(&out[FIXED..]);
+        out[12..FIXED].copy_from_slice(&checksum.to_le_bytes());
+        out
+    }
+
+    /// Reads a bundle. What its rules may cost is bounded by `limits` whatever limits the
+    /// bundle was compiled under (a file cannot raise them for itself); how messages are
+    /// scanned (`message_bytes`, `spans_per_hit`) is the reader's choice, taken from `limits`.
+    ///
+    /// `trusted` is for the bundle compiled into this binary, checked by its tests like its
+    /// code: it skips the checksum (the binary's own bytes are not damaged in transit) and
+    /// following every failure link of the automaton (a few milliseconds for the bundled
+    /// packs, and a guard against a crafted file, not a damaged one). Every other check stays.
+    pub(crate) fn from_bundle(bytes: &[u8], limits: &Limits, trusted: bool) -> Result<Compiled, Error> {
+        let header = Header::read(bytes, !trusted)?;
+        let mut compiled: Compiled = postcard::from_bytes(header.program).map_err(|e| {
+            bundle_error(format!("the rule program at byte {} cannot be decoded: {e}", header.program_at))
+        })?;
+        check::within_limits(&compiled, limits).map_err(bundle_error)?;
+        compiled.limits.message_bytes = limits.message_bytes;
+        compiled.limits.spans_per_hit = limits.spans_per_hit;
+        check::consistent(&compiled)
+            .map_err(|e| bundle_error(format!("the rule program is inconsistent: {e}")))?;
+        // Each list was stored once; the conditions get their atoms back from the table.
+        let lists = compiled.lists.clone();
+        let mut fill = |l: &mut super::program::AtomList| l.atoms = lists[l.id as usize].clone();
+        for r in compiled.rules.iter_mut() {
+            r.when.lists_mut(&mut fill);
+            fill(&mut r.evidence_atoms);
+            r.counters.iter_mut().for_each(|k| k.when.lists_mut(&mut fill));
+        }
+        if compiled.version.as_ref() != header.info.rules_version {
+            return Err(bundle_error("the rule-set version in the header differs from the program's"));
+        }
+        compiled.automaton = if header.automaton.is_empty() {
+            None
+        } else {
+            Some(automaton::read(header.automaton, compiled.literal_count, trusted).map_err(|e| {
+                bundle_error(format!(
+                    "the literal automaton at bytes {}..{} is invalid: {e}",
+                    header.automaton_at,
+                    header.automaton_at + header.automaton.len()
+                ))
+            })?)
+        };
+        if compiled.automaton.is_none() && compiled.literal_count > 0 {
+            return Err(bundle_error("the bundle has literals but no automaton"));
+        }
+        let automaton_bytes = compiled.automaton.as_ref().map_or(0, |a| a.0.heap_bytes());
+        compiled.regexes = build_regexes(&compiled.regex_sources, &compiled.limits, automaton_bytes)
+            .map_err(|e| bundle_error(format!("the rule program's {e}")))?
+            .into_boxed_slice();
+        compiled.stats.automaton_bytes = automaton_bytes;
+        Ok(compiled)
+    }
+}
