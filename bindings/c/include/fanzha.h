@@ -53,7 +53,9 @@ typedef enum {
    */
   FANZHA_ERR_UTF8 = 2,
   /**
-   * Rule files or texts had errors (the error names file, line and column).
+   * Rule files or texts had errors (the error names file, line and column), or a compiled
+   * bundle could not be read (the error says why: not a bundle, another format version,
+   * damaged, truncated).
    */
   FANZHA_ERR_RULES = 3,
   /**
@@ -156,6 +158,27 @@ FanzhaStatus fanzha_engine_from_str(const char *name,
                                     size_t rules_len,
                                     FanzhaEngine **out_engine,
                                     FanzhaError **err);
+
+/**
+ * Loads compiled rules from a bundle (`fanzha compile -o rules.fzb`, or `to_bundle` in the
+ * Rust crate): `len` bytes at `bytes`, copied, so the buffer may be freed after the call.
+ * Loading a bundle skips compiling the rules (milliseconds instead of most of a second for
+ * the bundled packs). A bundle is checked before use: one that is not a bundle, was written
+ * in another format version, is damaged (checksum), truncated or inconsistent is
+ * `FANZHA_ERR_RULES` with a message that says which.
+ */
+FanzhaStatus fanzha_engine_from_bundle(const uint8_t *bytes,
+                                       size_t len,
+                                       FanzhaEngine **out_engine,
+                                       FanzhaError **err);
+
+/**
+ * Loads compiled rules from a bundle file (`path` NUL-terminated), as
+ * `fanzha_engine_from_bundle`; errors begin with the path.
+ */
+FanzhaStatus fanzha_engine_from_bundle_path(const char *path,
+                                            FanzhaEngine **out_engine,
+                                            FanzhaError **err);
 
 /**
  * Replaces the engine's rules with a pack from text, while other threads may be scanning.

@@ -38,7 +38,9 @@ pub enum FanzhaStatus {
     FanzhaErrNull = 1,
     /// A text was not valid UTF-8.
     FanzhaErrUtf8 = 2,
-    /// Rule files or texts had errors (the error names file, line and column).
+    /// Rule files or texts had errors (the error names file, line and column), or a compiled
+    /// bundle could not be read (the error says why: not a bundle, another format version,
+    /// damaged, truncated).
     FanzhaErrRules = 3,
     /// An event could not be read (not JSON, missing text or amount, bad time).
     FanzhaErrEvent = 4,
@@ -151,7 +153,7 @@ unsafe fn c_text<'a>(ptr: *const c_char) -> Result<&'a str, (FanzhaStatus, Strin
 
 fn rules_error(e: fanzha::Error) -> (FanzhaStatus, String) {
     match e {
-        fanzha::Error::Rules(_) => (FanzhaErrRules, e.to_string()),
+        fanzha::Error::Rules(_) | fanzha::Error::Bundle(_) => (FanzhaErrRules, e.to_string()),
         other => (FanzhaErrEvent, other.to_string()),
     }
 }
@@ -282,6 +284,50 @@ pub unsafe extern "C" fn fanzha_engine_from_str(
         let (name, source) = unsafe { (c_text(name)?, text(rules, rules_len)?) };
         let rules = RuleSet::from_str(name, source).map_err(rules_error)?;
         out(out_engine, FanzhaEngine::new(Engine::new(&rules).map_err(rules_error)?))
+    })
+}
+
+/// Loads compiled rules from a bundle (`fanzha compile -o rules.fzb`, or `to_bundle` in the
+/// Rust crate): `len` bytes at `bytes`, copied, so the buffer may be freed after the call.
+/// Loading a bundle skips compiling the rules (milliseconds instead of most of a second for
+/// the bundled packs). A bundle is checked before use: one that is not a bundle, was written
+/// in another format version, is damaged (checksum), truncated or inconsistent is
+/// `FANZHA_ERR_RULES` with a message that says which.
+#[no_mangle]
+pub unsafe extern "C" fn fanzha_engine_from_bundle(
+    bytes: *const u8,
+    len: usize,
+    out_engine: *mut *mut FanzhaEngine,
+    err: *mut *mut FanzhaError,
+) -> FanzhaStatus {
+    guard(err, || {
+        if bytes.is_null() {
+            return Err((FanzhaErrNull, "the bundle pointer is NULL".into()));
+        }
+        if out_engine.is_null() {
+            return Err((FanzhaErrNull, "the output pointer is NULL".into()));
+        }
+        // SAFETY: checked non-NULL; the caller promises `len` readable bytes at `bytes`.
+        let bundle = unsafe { std::slice::from_raw_parts(bytes, len) };
+        out(out_engine, FanzhaEngine::new(Engine::from_bundle(bundle).map_err(rules_error)?))
+    })
+}
+
+/// Loads compiled rules from a bundle file (`path` NUL-terminated), as
+/// `fanzha_engine_from_bundle`; errors begin with the path.
+#[no_mangle]
+pub unsafe extern "C" fn fanzha_engine_from_bundle_path(
+    path: *const c_char,
+    out_engine: *mut *mut FanzhaEngine,
+    err: *mut *mut FanzhaError,
+) -> FanzhaStatus {
+    guard(err, || {
+        // SAFETY: forwarded caller promise.
+        let path = unsafe { c_text(path) }?;
+        if out_engine.is_null() {
+            return Err((FanzhaErrNull, "the output pointer is NULL".into()));
+        }
+        out(out_engine, FanzhaEngine::new(Engine::from_bundle_path(path).map_err(rules_error)?))
     })
 }
 

@@ -16,6 +16,22 @@ fn target_dir() -> PathBuf {
 /// The shared conformance vectors, which the test program checks.
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/conformance");
 
+/// The conformance rules compiled to a bundle, as `fanzha compile --rules
+/// tests/conformance/rules.toml -o FILE` writes it, once per test run: the test program loads
+/// it through `fanzha_engine_from_bundle_path` and `fanzha_engine_from_bundle`.
+fn conformance_bundle() -> PathBuf {
+    static WRITTEN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    WRITTEN
+        .get_or_init(|| {
+            let rules = fanzha::RuleSet::from_path(format!("{VECTORS}/rules.toml")).unwrap();
+            let bundle = fanzha::Engine::new(&rules).unwrap().to_bundle();
+            let path = target_dir().join(format!("fanzha-c-conformance-{}.fzb", std::process::id()));
+            std::fs::write(&path, bundle).unwrap();
+            path
+        })
+        .clone()
+}
+
 /// The static library, built (or brought up to date) once per test run: `cargo test` links its
 /// test binaries against the rlib only, and the C programs need the `.a`.
 fn static_lib() -> PathBuf {
@@ -101,6 +117,7 @@ fn under_valgrind(exe: &Path) -> (Option<i32>, String) {
         .arg(exe)
         .arg("quick")
         .env("FANZHA_CONFORMANCE_DIR", VECTORS)
+        .env("FANZHA_CONFORMANCE_BUNDLE", conformance_bundle())
         .output()
         .unwrap();
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
@@ -112,6 +129,7 @@ fn sanitized(exe: &Path, quick: bool) -> (Option<i32>, String) {
     let out = Command::new(exe)
         .args(quick.then_some("quick"))
         .env("FANZHA_CONFORMANCE_DIR", VECTORS)
+        .env("FANZHA_CONFORMANCE_BUNDLE", conformance_bundle())
         .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=23")
         .env("LSAN_OPTIONS", "exitcode=23")
         .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
@@ -124,7 +142,11 @@ fn sanitized(exe: &Path, quick: bool) -> (Option<i32>, String) {
 #[test]
 fn the_c_api_test_passes() {
     let exe = build("tests/test.c", "fanzha-c-test");
-    let out = Command::new(&exe).env("FANZHA_CONFORMANCE_DIR", VECTORS).output().unwrap();
+    let out = Command::new(&exe)
+        .env("FANZHA_CONFORMANCE_DIR", VECTORS)
+        .env("FANZHA_CONFORMANCE_BUNDLE", conformance_bundle())
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}{}",
@@ -213,6 +235,60 @@ fn the_point_of_sale_example_refuses_a_scam_chat_and_prints_an_ordinary_one() {
     assert!(text.contains("REFUSE") && text.contains("streams.big-order-then-defer"), "{text}");
     let ordinary = Command::new(&exe).arg(format!("{dir}/examples/ordinary_chat.jsonl")).output().unwrap();
     assert_eq!(ordinary.status.code(), Some(0), "{}", String::from_utf8_lossy(&ordinary.stdout));
+}
+
+/// `examples/pos_bundle.c` with the bundled packs compiled to a file, as `fanzha compile -o
+/// rules.fzb` writes them: the same verdicts, message by message, as the crate's monitor
+/// gives; the loading time printed; a damaged bundle refused before anything is scored.
+#[test]
+fn the_bundle_example_scores_the_chat_with_a_compiled_bundle() {
+    let exe = build("examples/pos_bundle.c", "fanzha-pos-bundle");
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let engine = fanzha::Engine::bundled().unwrap();
+    let bundle = engine.to_bundle();
+    let path = target_dir().join(format!("fanzha-c-pos-{}.fzb", std::process::id()));
+    std::fs::write(&path, &bundle).unwrap();
+
+    let chat = format!("{dir}/examples/scam_chat.jsonl");
+    let scam = Command::new(&exe).arg(&path).arg(&chat).output().unwrap();
+    let text = String::from_utf8_lossy(&scam.stdout).into_owned();
+    assert_eq!(scam.status.code(), Some(3), "{text}{}", String::from_utf8_lossy(&scam.stderr));
+    let mut lines = text.lines();
+    let first = lines.next().unwrap();
+    let loaded = format!("loaded rules {} from {} in ", engine.version(), path.display());
+    assert!(first.starts_with(&loaded) && first.ends_with(" ms"), "{first}");
+    let ms: f64 = first[loaded.len()..first.len() - 3].parse().unwrap();
+    assert!(ms > 0.0 && ms < 60_000.0, "{first}");
+    // Each message's verdict, as a monitor over the same rules scores the chat.
+    let mut monitor = fanzha::Monitor::new(engine.clone());
+    for event in std::fs::read_to_string(&chat).unwrap().lines() {
+        let v = monitor.observe(&fanzha::Event::from_json(event).unwrap());
+        let mut want = format!("{}: {} (score {})", v.id.as_deref().unwrap(), v.level.as_str(), v.score);
+        for h in &v.hits {
+            want += &format!(" {}", h.rule);
+        }
+        assert_eq!(lines.next(), Some(want.as_str()), "{text}");
+    }
+    assert!(text.contains("REFUSE to print") && text.contains("streams.big-order-then-defer"), "{text}");
+    assert!(text.contains("  advice: "), "{text}");
+
+    let ordinary =
+        Command::new(&exe).arg(&path).arg(format!("{dir}/examples/ordinary_chat.jsonl")).output().unwrap();
+    let text = String::from_utf8_lossy(&ordinary.stdout);
+    assert_eq!(ordinary.status.code(), Some(0), "{text}");
+    assert!(text.contains("PRINT: nothing in the chat reaches a warning"), "{text}");
+
+    // One byte flipped in transit: refused, nothing scored.
+    let mut damaged = bundle;
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x01;
+    std::fs::write(&path, &damaged).unwrap();
+    let refused = Command::new(&exe).arg(&path).arg(&chat).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("checksum") && stderr.contains(&*path.to_string_lossy()), "{stderr}");
+    assert!(refused.stdout.is_empty(), "{}", String::from_utf8_lossy(&refused.stdout));
+    std::fs::remove_file(&path).ok();
 }
 
 #[test]

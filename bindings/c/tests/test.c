@@ -228,15 +228,12 @@ static void threads(void) {
  * the crate and the command give. */
 static void strip_newline(char *s) { s[strcspn(s, "\r\n")] = 0; }
 
-static void conformance(const char *dir) {
+/* Checks the vectors against `engine` (NULL: a failed load, already counted); `how` names
+ * the way it was loaded in failures. Frees the engine. */
+static void conformance_with(const char *dir, FanzhaEngine *engine, const char *how) {
     char path[4096];
-    FanzhaEngine *engine = NULL;
     FanzhaMonitor *monitor = NULL;
-    FanzhaError *err = NULL;
-    snprintf(path, sizeof path, "%s/rules.toml", dir);
-    CHECK(fanzha_engine_from_path(path, &engine, &err) == FANZHA_OK);
-    if (err != NULL) fprintf(stderr, "%s\n", fanzha_error_message(err));
-    fanzha_error_free(err);
+    if (engine == NULL) return;
     CHECK(fanzha_monitor_new(engine, &monitor, NULL) == FANZHA_OK);
     snprintf(path, sizeof path, "%s/events.jsonl", dir);
     FILE *events = fopen(path, "r");
@@ -254,7 +251,8 @@ static void conformance(const char *dir) {
         CHECK(fanzha_monitor_observe_json(monitor, event, strlen(event), &v, NULL) == FANZHA_OK);
         char *json = fanzha_verdict_json(v);
         if (json == NULL || strcmp(json, want) != 0) {
-            fprintf(stderr, "conformance event %d:\n  got  %s\n  want %s\n", n, json ? json : "(null)", want);
+            fprintf(stderr, "conformance event %d (rules %s):\n  got  %s\n  want %s\n", n, how, json ? json : "(null)",
+                    want);
             failures++;
         }
         fanzha_string_free(json);
@@ -265,6 +263,123 @@ static void conformance(const char *dir) {
     if (verdicts) fclose(verdicts);
     fanzha_monitor_free(monitor);
     fanzha_engine_free(engine);
+}
+
+/* Whether an error's message contains `want`; prints it when not. */
+static int says(FanzhaError *err, const char *want) {
+    const char *message = fanzha_error_message(err);
+    if (message != NULL && strstr(message, want) != NULL) return 1;
+    fprintf(stderr, "expected an error containing \"%s\", got: %s\n", want, message ? message : "(no error)");
+    return 0;
+}
+
+static void conformance(const char *dir) {
+    char path[4096];
+    FanzhaEngine *engine = NULL;
+    FanzhaError *err = NULL;
+    snprintf(path, sizeof path, "%s/rules.toml", dir);
+    CHECK(fanzha_engine_from_path(path, &engine, &err) == FANZHA_OK);
+    if (err != NULL) fprintf(stderr, "%s\n", fanzha_error_message(err));
+    fanzha_error_free(err);
+    conformance_with(dir, engine, "rules.toml");
+}
+
+/* Reads a whole file; NULL when it cannot. */
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    uint8_t *data = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1 << 16;
+            uint8_t *bigger = realloc(data, cap);
+            if (bigger == NULL) break;
+            data = bigger;
+        }
+        size_t got = fread(data + n, 1, cap - n, f);
+        if (got == 0) break;
+        n += got;
+    }
+    fclose(f);
+    *len = n;
+    return data;
+}
+
+/* The conformance rules compiled to a bundle (`bundle`, written by tests/c_programs.rs as
+ * `fanzha compile` would): loaded from the file and from memory, the same verdicts as the TOML;
+ * damaged, truncated or not a bundle at all, refused with a message that says so. */
+static void bundles(const char *dir, const char *bundle) {
+    FanzhaEngine *engine = NULL;
+    FanzhaError *err = NULL;
+    CHECK(fanzha_engine_from_bundle_path(bundle, &engine, &err) == FANZHA_OK);
+    if (err != NULL) fprintf(stderr, "%s\n", fanzha_error_message(err));
+    fanzha_error_free(err);
+    err = NULL;
+    char *version = fanzha_engine_rules_version(engine);
+    CHECK(version != NULL && strcmp(version, "conformance@1") == 0);
+    fanzha_string_free(version);
+    conformance_with(dir, engine, "bundle file");
+
+    size_t len = 0;
+    uint8_t *bytes = read_file(bundle, &len);
+    CHECK(bytes != NULL && len > 64);
+    if (bytes == NULL || len <= 64) {
+        free(bytes);
+        return;
+    }
+    engine = NULL;
+    CHECK(fanzha_engine_from_bundle(bytes, len, &engine, &err) == FANZHA_OK);
+    fanzha_error_free(err);
+    err = NULL;
+    conformance_with(dir, engine, "bundle in memory");
+
+    /* One flipped bit in the middle: the checksum catches it. */
+    engine = NULL;
+    bytes[len / 2] ^= 0x10;
+    CHECK(fanzha_engine_from_bundle(bytes, len, &engine, &err) == FANZHA_ERR_RULES);
+    CHECK(engine == NULL);
+    CHECK(says(err, "checksum"));
+    fanzha_error_free(err);
+    err = NULL;
+    bytes[len / 2] ^= 0x10;
+
+    /* Cut short: in the header, and after it. */
+    CHECK(fanzha_engine_from_bundle(bytes, 12, &engine, &err) == FANZHA_ERR_RULES);
+    CHECK(engine == NULL && says(err, "truncated"));
+    fanzha_error_free(err);
+    err = NULL;
+    CHECK(fanzha_engine_from_bundle(bytes, len - 100, &engine, &err) == FANZHA_ERR_RULES);
+    CHECK(engine == NULL && says(err, "truncated"));
+    fanzha_error_free(err);
+    err = NULL;
+    CHECK(fanzha_engine_from_bundle(bytes, 0, &engine, &err) == FANZHA_ERR_RULES);
+    CHECK(engine == NULL && says(err, "not a fanzha rule bundle"));
+    fanzha_error_free(err);
+    err = NULL;
+
+    /* The rule file itself given as a bundle: refused, with a hint; the path leads the message. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rules.toml", dir);
+    CHECK(fanzha_engine_from_bundle_path(path, &engine, &err) == FANZHA_ERR_RULES);
+    CHECK(engine == NULL && says(err, "not a fanzha rule bundle") && says(err, "TOML") && says(err, path));
+    fanzha_error_free(err);
+    err = NULL;
+    snprintf(path, sizeof path, "%s/no-such.fzb", dir);
+    CHECK(fanzha_engine_from_bundle_path(path, &engine, &err) == FANZHA_ERR_RULES);
+    CHECK(engine == NULL && says(err, "no-such.fzb"));
+    fanzha_error_free(err);
+    err = NULL;
+
+    /* NULLs. */
+    CHECK(fanzha_engine_from_bundle(NULL, len, &engine, &err) == FANZHA_ERR_NULL);
+    CHECK(says(err, "NULL"));
+    fanzha_error_free(err);
+    CHECK(fanzha_engine_from_bundle(bytes, len, NULL, NULL) == FANZHA_ERR_NULL);
+    CHECK(fanzha_engine_from_bundle_path(NULL, &engine, NULL) == FANZHA_ERR_NULL);
+    CHECK(fanzha_engine_from_bundle_path(bundle, NULL, NULL) == FANZHA_ERR_NULL);
+    CHECK(engine == NULL);
+    free(bytes);
 }
 
 static void bundled(void) {
@@ -296,6 +411,9 @@ int main(int argc, char **argv) {
     const char *vectors = getenv("FANZHA_CONFORMANCE_DIR");
     CHECK(vectors != NULL);
     if (vectors != NULL) conformance(vectors);
+    const char *bundle = getenv("FANZHA_CONFORMANCE_BUNDLE");
+    CHECK(bundle != NULL);
+    if (vectors != NULL && bundle != NULL) bundles(vectors, bundle);
     if (!quick) bundled();
     if (failures) {
         fprintf(stderr, "%d checks failed\n", failures);
