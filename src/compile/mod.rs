@@ -49,6 +49,8 @@ pub struct Stats {
     pub regexes: usize,
     /// Heap bytes used by the literal automaton.
     pub automaton_bytes: usize,
+    /// Heap bytes used by the compiled regexes (their lazy DFA caches live in scanners).
+    pub regex_bytes: usize,
     /// Rules evaluated on every event because no literal is required for them to hit.
     pub always_evaluated: usize,
     /// Window rules (scored by a [`Monitor`](crate::Monitor)).
@@ -456,6 +458,7 @@ impl Compiled {
             literals: interner.literals.len(),
             regexes: regexes.len(),
             automaton_bytes: automaton.as_ref().map_or(0, |a| a.0.heap_bytes()),
+            regex_bytes: regexes.iter().map(Regex::memory_usage).sum(),
             always_evaluated: always.len(),
             windows: stateful.windows.len(),
             sequences: stateful.sequences.len(),

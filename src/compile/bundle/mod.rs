@@ -243,6 +243,7 @@ impl Compiled {
             .map_err(|e| bundle_error(format!("the rule program's {e}")))?
             .into_boxed_slice();
         compiled.stats.automaton_bytes = automaton_bytes;
+        compiled.stats.regex_bytes = compiled.regexes.iter().map(|r| r.memory_usage()).sum();
         Ok(compiled)
     }
 }
