@@ -43,7 +43,15 @@ for target in $(cargo +nightly fuzz list); do
   dict=()
   [ -f "dicts/$target.dict" ] && dict=("-dict=dicts/$target.dict")
   seeds=("corpus/$target")
-  [ "$target" = rules ] && seeds+=("../rules")
+  if [ "$target" = rules ]; then
+    # The bundled packs' TOML, not the compiled bundle beside them (rules/bundled.fzb): libFuzzer
+    # reads whole directories.
+    packs="target/ci-seeds/rules"
+    rm -rf "$packs"
+    mkdir -p "$packs"
+    cp ../rules/*.toml "$packs/"
+    seeds+=("$packs")
+  fi
   log="target/ci-logs/$target.log"
   mkdir -p target/ci-logs
   status=0

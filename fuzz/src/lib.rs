@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use fanzha::{Engine, Levels, Verdict};
 
+pub mod bundle;
 pub mod c_json;
 pub mod differential;
 pub mod fold;
@@ -31,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("monitor", monitor::run),
     ("c_json", c_json::run),
     ("differential", differential::run),
+    ("bundle", bundle::run),
 ];
 
 /// The bundled packs, compiled once per process.

@@ -21,7 +21,7 @@ use fanzha::{Engine, Event, Monitor, MonitorConfig, RuleSet, Verdict};
 use crate::{bundled, check_verdict, Bytes};
 
 /// Short windows and sequences over the vocabulary below.
-const PACK: &str = r#"
+pub(crate) const PACK: &str = r#"
 [pack]
 id = "f"
 version = "1"

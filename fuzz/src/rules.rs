@@ -2,12 +2,12 @@
 //!
 //! The input is a rule pack: as lossy UTF-8 through [`RuleSet::from_str`], and, when it is
 //! not valid UTF-8, also as raw bytes in a file through [`RuleSet::from_path`], which must
-//! fail with `E009` at the first invalid byte. A source loads, or fails with diagnostics
-//! whose line and column lie inside the source; what loads compiles ([`Engine::new`]) or
-//! fails the same way; what compiles scans a few fixed texts with verdicts that keep the
-//! verdict contract.
+//! fail with `E009` at the first invalid byte (`E010` when over [`Limits::source_bytes`]). A
+//! source loads, or fails with diagnostics whose line and column lie inside the source; what
+//! loads compiles ([`Engine::new`]) or fails the same way; what compiles scans a few fixed
+//! texts with verdicts that keep the verdict contract.
 
-use fanzha::{Diagnostic, Engine, Error, RuleSet};
+use fanzha::{Diagnostic, Engine, Error, Limits, RuleSet};
 
 use crate::check_verdict;
 
@@ -56,6 +56,11 @@ fn raw_file(data: &[u8]) {
         Err(e) => e,
     };
     let d = e.diagnostics();
+    if data.len() > Limits::default().source_bytes {
+        // Too large to be read at all: the size is checked first.
+        assert!(d.iter().any(|d| d.code == "E010"), "no E010 for {} bytes: {d:?}", data.len());
+        return;
+    }
     let at = std::str::from_utf8(data).unwrap_err().valid_up_to();
     let before = std::str::from_utf8(&data[..at]).unwrap();
     let line = before.matches('\n').count() + 1;

@@ -1,6 +1,7 @@
 //! Replays the committed corpus and every past crash of each fuzz target, on stable: the
 //! same function the libFuzzer binary calls, on every file of `corpus/<target>/` and
-//! `regressions/<target>/` (and, for `rules`, the bundled packs `rules/*.toml`). A crash input saved under `regressions/` stays a test forever.
+//! `regressions/<target>/` (and, for `rules`, the bundled packs `rules/*.toml`). A crash input saved under
+//! `regressions/` stays a test forever.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -9,15 +10,17 @@ fn replay(target: &str) {
     let run = fanzha_fuzz::TARGETS.iter().find(|(name, _)| *name == target).expect("a known target").1;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    let mut dirs = vec![root.join("corpus").join(target), root.join("regressions").join(target)];
-    if target == "rules" {
-        // The bundled packs seed the rule target without being copied into its corpus.
-        dirs.push(root.join("../rules"));
-    }
-    for dir in dirs {
+    for dir in [root.join("corpus").join(target), root.join("regressions").join(target)] {
         if let Ok(entries) = std::fs::read_dir(dir) {
             files.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()));
         }
+    }
+    if target == "rules" {
+        // The bundled packs seed the rule target without being copied into its corpus: their
+        // TOML, not their compiled bundle (`rules/bundled.fzb`) beside them.
+        let entries = std::fs::read_dir(root.join("../rules")).expect("the bundled packs");
+        let packs = entries.filter_map(|e| e.ok()).map(|e| e.path());
+        files.extend(packs.filter(|p| p.extension().is_some_and(|x| x == "toml")));
     }
     files.sort();
     let mut failed = Vec::new();
@@ -78,4 +81,9 @@ fn c_json() {
 #[test]
 fn differential() {
     replay("differential");
+}
+
+#[test]
+fn bundle() {
+    replay("bundle");
 }
