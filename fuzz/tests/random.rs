@@ -38,7 +38,7 @@ fn input(rng: &mut Rng) -> Vec<u8> {
         _ => 1,
     };
     let mut d = vec![setup];
-    let edits = 1 + if rng.next() % 4 == 0 { rng.next() % 8 } else { rng.next() % 2 };
+    let edits = 1 + if rng.next().is_multiple_of(4) { rng.next() % 8 } else { rng.next() % 2 };
     for _ in 0..edits {
         let mut op = rng.byte() & !0x1f;
         op |= match rng.next() % 16 {
