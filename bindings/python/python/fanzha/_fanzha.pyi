@@ -12,7 +12,8 @@ Placement = Tuple[int, int, bool, int]
 StatefulHit = Tuple[str, List[str]]
 
 class RulesError(ValueError):
-    """Rule files or texts with errors. Each diagnostic has code, file, line, column, rule, message."""
+    """Rule files or texts with errors, or a bundle that cannot be read (then no diagnostics).
+    Each diagnostic has code, file, line, column, rule, message."""
     diagnostics: List[Dict[str, Any]]
 
 class EventError(ValueError):
@@ -67,6 +68,11 @@ class Engine:
     def from_str(text: str, name: str = "rules.toml") -> Engine: ...
     @staticmethod
     def from_texts(texts: Union[Mapping[str, str], Sequence[Tuple[str, str]]]) -> Engine: ...
+    # Compiled rules (`fanzha compile -o rules.fzb`, or `to_bundle()`): the bytes, or a file's
+    # path. A damaged, truncated or foreign bundle raises RulesError (no diagnostics).
+    @staticmethod
+    def from_bundle(bundle: Union[bytes, bytearray, memoryview, str, PathLike[str]]) -> Engine: ...
+    def to_bundle(self) -> bytes: ...
     def reload(
         self, path: Optional[Union[str, PathLike[str]]] = None, text: Optional[str] = None, name: str = "rules.toml"
     ) -> None: ...
