@@ -66,8 +66,6 @@ fn input(rng: &mut Rng) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "finds the pending bug of regressions-pending/bundle/ (a literal of length 0 in a \
-            tampered bundle): run it with --ignored; remove this once that is fixed"]
 fn bundle_on_random_edits() {
     let start = Instant::now();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);

@@ -317,7 +317,10 @@ impl Scratch {
             // The start is taken from the pattern's own length; a pattern id or a start that
             // does not fit can only come from a tampered bundle, and is skipped, not trusted.
             let end = m.end();
-            let Some(start) = (p < patterns).then(|| end.checked_sub(inner.edges(p).len as usize)).flatten()
+            let Some(start) = (p < patterns)
+                .then(|| end.checked_sub(inner.edges(p).len as usize))
+                .flatten()
+                .filter(|&s| s < end)
             else {
                 continue;
             };

@@ -18,16 +18,13 @@ const CHECK_AT: usize = 4;
 const FAIL_AT: usize = 8;
 const ROOT: u32 = 0;
 
-pub(super) fn read(bytes: &[u8], literal_count: u32, trusted: bool) -> Result<Literals, String> {
+pub(super) fn read(bytes: &[u8], trusted: bool) -> Result<Literals, String> {
     let (automaton, rest) = Automaton::deserialize(bytes).map_err(|e| e.to_string())?;
     if !rest.is_empty() {
         return Err(format!("{} bytes follow the automaton", rest.len()));
     }
     if !trusted {
         failure_links_end(bytes)?;
-    }
-    if literal_count == 0 {
-        return Err("there is an automaton but no literal".to_string());
     }
     Ok(Literals(automaton))
 }
@@ -109,7 +106,7 @@ mod tests {
     #[test]
     fn a_real_automaton_passes() {
         let bytes = automaton(&["先出票", "出票", "转账", "piao"]);
-        assert!(read(&bytes, 4, false).is_ok());
+        assert!(read(&bytes, false).is_ok());
     }
 
     #[test]
@@ -123,7 +120,7 @@ mod tests {
         let (a, b) = (children[0], children[1]);
         bytes[4 + a * STATE_BYTES + FAIL_AT..][..4].copy_from_slice(&(b as u32).to_le_bytes());
         bytes[4 + b * STATE_BYTES + FAIL_AT..][..4].copy_from_slice(&(a as u32).to_le_bytes());
-        let e = read(&bytes, 3, false).map(|_| ()).unwrap_err();
+        let e = read(&bytes, false).map(|_| ()).unwrap_err();
         assert!(e.contains("circle"), "{e}");
     }
 

@@ -79,6 +79,10 @@ pub(super) fn consistent(c: &Compiled) -> Result<(), String> {
     if c.edges.len() != literals {
         return Err(format!("{} pattern edges for {literals} literals", c.edges.len()));
     }
+    // A match is never empty: its span must have a first character.
+    if let Some(p) = (0..literals).find(|&p| c.edges(p).len == 0) {
+        return Err(format!("literal {p} has no length"));
+    }
     if [c.regex_gated.len(), c.regex_anchored.len(), c.regex_min_len.len()] != [regexes; 3] {
         return Err("the regex tables differ in length".to_string());
     }

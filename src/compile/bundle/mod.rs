@@ -205,6 +205,33 @@ impl Compiled {
     /// packs, and a guard against a crafted file, not a damaged one). Every other check stays.
     pub(crate) fn from_bundle(bytes: &[u8], limits: &Limits, trusted: bool) -> Result<Compiled, Error> {
         let header = Header::read(bytes, !trusted)?;
+        // The automaton and the program are independent until the end: on a second core the
+        // automaton is copied and checked while the program is decoded.
+        let (automaton, compiled) = std::thread::scope(|s| {
+            let automaton = s.spawn(|| {
+                (!header.automaton.is_empty()).then(|| automaton::read(header.automaton, trusted)).transpose()
+            });
+            let compiled = Compiled::program_from(&header, limits);
+            let automaton = automaton.join().unwrap_or_else(|_| Err("reading it failed".to_string()));
+            (automaton, compiled)
+        });
+        let mut compiled = compiled?;
+        compiled.automaton = automaton.map_err(|e| {
+            bundle_error(format!(
+                "the literal automaton at bytes {}..{} is invalid: {e}",
+                header.automaton_at,
+                header.automaton_at + header.automaton.len()
+            ))
+        })?;
+        if compiled.automaton.is_some() != (compiled.literal_count > 0) {
+            return Err(bundle_error("the bundle's automaton and its literals disagree"));
+        }
+        compiled.stats.automaton_bytes = compiled.automaton.as_ref().map_or(0, |a| a.0.heap_bytes());
+        Ok(compiled)
+    }
+
+    /// The rule program of a bundle, checked, with its regexes compiled; no automaton yet.
+    fn program_from(header: &Header<'_>, limits: &Limits) -> Result<Compiled, Error> {
         let mut compiled: Compiled = postcard::from_bytes(header.program).map_err(|e| {
             bundle_error(format!("the rule program at byte {} cannot be decoded: {e}", header.program_at))
         })?;
@@ -213,6 +240,9 @@ impl Compiled {
         compiled.limits.spans_per_hit = limits.spans_per_hit;
         check::consistent(&compiled)
             .map_err(|e| bundle_error(format!("the rule program is inconsistent: {e}")))?;
+        if compiled.version.as_ref() != header.info.rules_version {
+            return Err(bundle_error("the rule-set version in the header differs from the program's"));
+        }
         // Each list was stored once; the conditions get their atoms back from the table.
         let lists = compiled.lists.clone();
         let mut fill = |l: &mut super::program::AtomList| l.atoms = lists[l.id as usize].clone();
@@ -221,28 +251,10 @@ impl Compiled {
             fill(&mut r.evidence_atoms);
             r.counters.iter_mut().for_each(|k| k.when.lists_mut(&mut fill));
         }
-        if compiled.version.as_ref() != header.info.rules_version {
-            return Err(bundle_error("the rule-set version in the header differs from the program's"));
-        }
-        compiled.automaton = if header.automaton.is_empty() {
-            None
-        } else {
-            Some(automaton::read(header.automaton, compiled.literal_count, trusted).map_err(|e| {
-                bundle_error(format!(
-                    "the literal automaton at bytes {}..{} is invalid: {e}",
-                    header.automaton_at,
-                    header.automaton_at + header.automaton.len()
-                ))
-            })?)
-        };
-        if compiled.automaton.is_none() && compiled.literal_count > 0 {
-            return Err(bundle_error("the bundle has literals but no automaton"));
-        }
-        let automaton_bytes = compiled.automaton.as_ref().map_or(0, |a| a.0.heap_bytes());
-        compiled.regexes = build_regexes(&compiled.regex_sources, &compiled.limits, automaton_bytes)
+        // The automaton's serialized size stands for its heap size in the compiled-bytes limit.
+        compiled.regexes = build_regexes(&compiled.regex_sources, &compiled.limits, header.automaton.len())
             .map_err(|e| bundle_error(format!("the rule program's {e}")))?
             .into_boxed_slice();
-        compiled.stats.automaton_bytes = automaton_bytes;
         compiled.stats.regex_bytes = compiled.regexes.iter().map(|r| r.memory_usage()).sum();
         Ok(compiled)
     }

@@ -161,8 +161,9 @@ fn watch(paths: Vec<PathBuf>, live: Arc<LiveEngine>, limits: Limits) {
                 // `fanzha compile` replaces a bundle whole, so what is read is one bundle.
                 match super::load_bundle(path, &limits) {
                     Ok(engine) => {
-                        eprintln!("fanzha: reloaded rules {} from {}", engine.version(), path.display());
+                        let version = engine.version().to_string();
                         live.swap(engine);
+                        eprintln!("fanzha: reloaded rules {version} from {}", path.display());
                     }
                     Err(_) => eprintln!("fanzha: rules not reloaded, the running set is kept"),
                 }

@@ -1,4 +1,5 @@
 mod bad_input;
+mod bundle;
 pub(super) mod cli;
 mod conformance;
 mod corpus;
