@@ -20,7 +20,7 @@ use super::metrics::Metrics;
 use super::nodes::Nodes;
 use super::partition::{hand_over, Handoff, Owned, Prepared};
 use super::scripts::{Committed, Scripts};
-use super::{written, Fail, Meta, Redis, RedisOptions};
+use super::{written, Fail, Meta, Redis, RedisOptions, Rules};
 use fanzha::{Engine, Partitioning};
 use rayon::prelude::*;
 
@@ -44,15 +44,16 @@ pub struct Options {
     pub metrics: Option<String>,
 }
 
-/// Works as one of the run's workers with `engine` (built from the rules the stream was
-/// routed with) until every line has its verdict if `exit_when_done`, or until an error;
-/// returns the exit code (2 with the error on standard error).
-pub fn run(args: Options, engine: Engine) -> i32 {
+/// Works as one of the run's workers with `rules` (an engine, or a bundle loaded once its
+/// header's version matches the run's: the rules the stream was routed with) until every line
+/// has its verdict if `exit_when_done`, or until an error; returns the exit code (2 with the
+/// error on standard error).
+pub fn run(args: Options, rules: impl Into<Rules>) -> i32 {
     if args.lease < Duration::from_millis(100) {
         eprintln!("error: --lease must be at least 100ms");
         return 2;
     }
-    match work(&args, engine) {
+    match work(&args, rules.into()) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: fanzha consume {}: {e}", args.name);
@@ -76,7 +77,7 @@ struct Worker<'a> {
     progressed: bool,
 }
 
-fn work(args: &Options, engine: Engine) -> Result<(), Fail> {
+fn work(args: &Options, mut rules: Rules) -> Result<(), Fail> {
     let name = &args.name;
     let mut nodes = match args.redis.connect() {
         Ok(nodes) => nodes,
@@ -93,7 +94,7 @@ fn work(args: &Options, engine: Engine) -> Result<(), Fail> {
     // The run's description, checked against this worker's rules and name; a cluster still
     // starting or a shard restarting is waited out.
     let (meta, parts) = loop {
-        match start(args, &engine, &mut nodes) {
+        match start(args, &mut rules, &mut nodes) {
             Ok(x) => break x,
             Err(e) if e.transient() => {
                 eprintln!("fanzha consume {name}: {e}; reconnecting");
@@ -103,6 +104,7 @@ fn work(args: &Options, engine: Engine) -> Result<(), Fail> {
             Err(e) => return Err(e),
         }
     };
+    let engine = rules.engine()?.clone();
     let keys = Keys::new(&args.redis.prefix, meta.partitions);
     let metrics = Metrics::new(name, engine.version(), meta.partitions);
     if let Some(addr) = &args.metrics {
@@ -162,16 +164,18 @@ fn work(args: &Options, engine: Engine) -> Result<(), Fail> {
 }
 
 /// Reads the run's description (waiting for `fanzha route` to write it), checks it against
-/// this worker's rules, and checks that no live worker has this worker's name.
-fn start(args: &Options, engine: &Engine, nodes: &mut Nodes) -> Result<(Meta, Partitioning), Fail> {
+/// this worker's rules (a bundle's version from its header, before the bundle is loaded), and
+/// checks that no live worker has this worker's name.
+fn start(args: &Options, rules: &mut Rules, nodes: &mut Nodes) -> Result<(Meta, Partitioning), Fail> {
     let meta = wait_for_meta(nodes, &Keys::new(&args.redis.prefix, 0), &args.name)?;
-    if meta.rules != engine.version() {
+    if meta.rules != rules.version() {
         return Err(Fail::Other(format!(
             "the stream was routed with rules {}, this worker has {}: start it with the same --rules",
             meta.rules,
-            engine.version()
+            rules.describe()
         )));
     }
+    let engine = rules.engine()?;
     let parts = Partitioning::new(engine, meta.partitions).map_err(|e| e.to_string())?;
     let fields: Vec<String> = parts.fields().iter().map(|f| f.to_string()).collect();
     if fields != meta.fields {

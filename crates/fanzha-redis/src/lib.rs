@@ -91,6 +91,82 @@ impl RedisOptions {
     }
 }
 
+/// The rules a worker scores with: an engine already loaded, or a compiled bundle (`fanzha
+/// compile`) that is loaded only once its header's rule-set version matches the one the run
+/// was routed with, so a worker handed the wrong bundle fails at once, with both versions
+/// named, instead of after loading it.
+pub struct Rules {
+    /// The rule-set version: the engine's, or the bundle header's.
+    version: String,
+    /// Where the rules came from, for messages (empty for an engine).
+    source: String,
+    state: RulesState,
+}
+
+enum RulesState {
+    Loaded(fanzha::Engine),
+    Bundle { bytes: Vec<u8>, limits: fanzha::Limits },
+}
+
+impl Rules {
+    /// A bundle's bytes, read from `path`: its header is read and checked (signature, format,
+    /// checksum) now, the rules loaded under `limits` when the worker needs them. Errors name
+    /// `path`.
+    pub fn bundle(path: &std::path::Path, bytes: Vec<u8>, limits: fanzha::Limits) -> Result<Rules, String> {
+        let info = fanzha::BundleInfo::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Rules {
+            version: info.rules_version,
+            source: path.display().to_string(),
+            state: RulesState::Bundle { bytes, limits },
+        })
+    }
+
+    /// The rule-set version (`Engine::version`), known before a bundle is loaded.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The engine, loading a bundle the first time.
+    fn engine(&mut self) -> Result<&fanzha::Engine, Fail> {
+        if let RulesState::Bundle { bytes, limits } = &self.state {
+            let engine = fanzha::Engine::from_bundle_with_limits(bytes, limits)
+                .map_err(|e| Fail::Other(format!("{}: {e}", self.source)))?;
+            if engine.version() != self.version {
+                return Err(Fail::Other(format!(
+                    "{}: the header says rules {}, the bundle holds {}",
+                    self.source,
+                    self.version,
+                    engine.version()
+                )));
+            }
+            self.state = RulesState::Loaded(engine);
+        }
+        match &self.state {
+            RulesState::Loaded(engine) => Ok(engine),
+            RulesState::Bundle { .. } => unreachable!("loaded above"),
+        }
+    }
+
+    /// "rules V", or "rules V (bundle PATH)".
+    fn describe(&self) -> String {
+        if self.source.is_empty() {
+            format!("rules {}", self.version)
+        } else {
+            format!("rules {} (bundle {})", self.version, self.source)
+        }
+    }
+}
+
+impl From<fanzha::Engine> for Rules {
+    fn from(engine: fanzha::Engine) -> Rules {
+        Rules {
+            version: engine.version().to_string(),
+            source: String::new(),
+            state: RulesState::Loaded(engine),
+        }
+    }
+}
+
 /// Why a step failed: Redis (which a worker may survive by reconnecting, if it is a lost
 /// connection or a cluster in flux) or anything else.
 #[derive(Debug)]

@@ -89,7 +89,7 @@ pub(super) mod consume {
     }
 
     pub fn run(args: Args) -> i32 {
-        let engine = match args.rules.load(Limits::default()) {
+        let rules = match rules(&args.rules) {
             Ok(x) => x,
             Err(code) => return code,
         };
@@ -100,7 +100,23 @@ pub(super) mod consume {
             exit_when_done: args.exit_when_done,
             metrics: args.metrics,
         };
-        fanzha_redis::consume::run(options, engine)
+        fanzha_redis::consume::run(options, rules)
+    }
+
+    /// The worker's rules: a bundle is only read and its header checked here, and loaded once
+    /// its rules version matches the run's (a worker given the wrong bundle fails at once);
+    /// rule files are compiled now.
+    fn rules(arg: &RulesArg) -> Result<fanzha_redis::Rules, i32> {
+        let Some(path) = arg.bundle()? else {
+            return arg.load(Limits::default()).map(Into::into);
+        };
+        std::fs::read(path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|bytes| fanzha_redis::Rules::bundle(path, bytes, Limits::default()))
+            .map_err(|e| {
+                eprintln!("error: {e}");
+                2
+            })
     }
 }
 

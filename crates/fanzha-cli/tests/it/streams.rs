@@ -918,3 +918,108 @@ fn an_unreachable_redis_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot connect to Redis at redis://127.0.0.1:1"), "{err}");
 }
+
+/// CRC-32 (IEEE), as a bundle's header holds it over every byte after the checksum.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// Compiled bundles (`fanzha compile`) on Redis Streams: routed and consumed with the same
+/// bundle, `collect` gives what `fanzha scan` gives with the rule files, and the run records the
+/// bundle's rules version. A worker given a bundle of other rules is refused with both
+/// versions named, from the bundle's header, before the bundle is loaded (a bundle whose
+/// header is sound but whose rules are cut off gives the same refusal, not a load error); a
+/// damaged bundle is refused before Redis is asked anything.
+#[test]
+fn route_and_consume_with_a_bundle_and_refuse_a_bundle_of_other_rules() {
+    let Some(redis) = Redis::start("bundle") else { return };
+    let dir = redis.dir.clone();
+    let rules_toml = format!("{}/tests/conformance/rules.toml", super::ROOT);
+    let bundle = dir.join("rules.fzb").to_str().unwrap().to_string();
+    ok(&fanzha(&["compile", "--rules", &rules_toml, "-o", &bundle], b""), "compile");
+
+    let lines = generate(3000, 11);
+    let mut text = String::new();
+    for l in &lines {
+        text.push_str(&l.text);
+        text.push('\n');
+    }
+    let input = dir.join("events.jsonl");
+    std::fs::write(&input, &text).unwrap();
+    let input = input.to_str().unwrap();
+    let scan = fanzha(&["scan", "--rules", &rules_toml, input], b"");
+    ok(&scan, "scan");
+    let expected = scan.stdout;
+    assert!(String::from_utf8_lossy(&expected).contains("\"events\":["), "no stateful hit to check");
+
+    let url = redis.url.as_str();
+    ok(&fanzha(&["route", "--redis", url, "--partitions", "3", "--rules", &bundle, input], b""), "route");
+    let mut con = redis.connection().unwrap();
+    let recorded: String = redis::cmd("HGET").arg("fanzha:meta").arg("rules").query(&mut con).unwrap();
+    assert_eq!(recorded, "conformance@1");
+
+    // Other rules: the same pack at another version, compiled.
+    let other_toml = dir.join("other.toml");
+    let source = std::fs::read_to_string(&rules_toml).unwrap();
+    assert!(source.contains("\nversion = \"1\"\n"));
+    std::fs::write(&other_toml, source.replacen("\nversion = \"1\"\n", "\nversion = \"2\"\n", 1)).unwrap();
+    let other = dir.join("other.fzb").to_str().unwrap().to_string();
+    ok(&fanzha(&["compile", "--rules", other_toml.to_str().unwrap(), "-o", &other], b""), "compile other");
+    let refused = fanzha(&["consume", "--redis", url, "--name", "w-other", "--rules", &other], b"");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the stream was routed with rules conformance@1, this worker has rules conformance@2")
+            && err.contains(&other),
+        "{err}"
+    );
+    // The same bundle with its rules cut off and the checksum made right again: the header
+    // reads, the rules would not load; the refusal comes first.
+    let mut cut = std::fs::read(&other).unwrap();
+    cut.truncate(cut.len() - 64);
+    let sum = crc32(&cut[16..]);
+    cut[12..16].copy_from_slice(&sum.to_le_bytes());
+    let cut_path = dir.join("cut.fzb").to_str().unwrap().to_string();
+    std::fs::write(&cut_path, &cut).unwrap();
+    let unloadable = fanzha(&["scan", "--rules", &cut_path], b"");
+    assert_eq!(unloadable.status.code(), Some(2), "the cut bundle loads");
+    let refused = fanzha(&["consume", "--redis", url, "--name", "w-cut", "--rules", &cut_path], b"");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(err.contains("routed with rules conformance@1, this worker has rules conformance@2"), "{err}");
+    // A damaged bundle: refused for its checksum, without waiting for any run.
+    let mut damaged = std::fs::read(&bundle).unwrap();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    let damaged_path = dir.join("damaged.fzb").to_str().unwrap().to_string();
+    std::fs::write(&damaged_path, &damaged).unwrap();
+    let refused = fanzha(
+        &["consume", "--redis", "redis://127.0.0.1:1", "--name", "w-bad", "--rules", &damaged_path],
+        b"",
+    );
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(err.contains("checksum") && err.contains(&damaged_path), "{err}");
+
+    // Two workers with the run's bundle score it.
+    let workers: Vec<Child> = ["b1", "b2"]
+        .iter()
+        .map(|name| {
+            let log = dir.join(format!("{name}.log"));
+            worker(url, name, &log, &["--rules", &bundle, "--exit-when-done", "--lease", "500ms"])
+        })
+        .collect();
+    for (w, name) in workers.into_iter().zip(["b1", "b2"]) {
+        let status = wait(w, Duration::from_secs(120), name);
+        let log = std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default();
+        assert!(status.success(), "worker {name}: {status:?}\n{log}");
+    }
+    check_run(url, &mut [con], &expected, lines.len() as u64);
+}
