@@ -38,9 +38,14 @@ need their partial results put together.
    JSON Lines file (``-o out.jsonl``) or as Parquet (``--output-format parquet``: columns
    ``line`` (the 1-based input line number) and ``verdict`` (the JSON text)).
 
-The engine is built once per executor process: the rules' text is broadcast (or nothing, for
-the bundled packs) and each Python worker keeps its engine in a module global (this file is
-shipped to the executors with ``addPyFile`` so that the global outlives a task).
+The rules are compiled once, on the driver, into a bundle (``Engine.to_bundle()``: the
+bundled packs, the ``--rules`` files, or a ``--bundle`` file written by ``fanzha compile``), and
+the bundle's bytes are broadcast. Each executor process loads them with
+``Engine.from_bundle`` (milliseconds, where compiling the bundled packs takes most of a second
+and a few hundred megabytes) and each Python worker keeps its engine in a module global (this
+file is shipped to the executors with ``addPyFile`` so that the global outlives a task). A
+bundle is checked when it is read (checksum, format version), so a broadcast damaged on the
+way fails the task with a clear error instead of scoring with half a rule set.
 
 Input
 =====
@@ -56,8 +61,8 @@ an integer column (``--order-column``, default ``n``) giving the input order; li
 the output count rows in that order from 1.
 
 Requirements: Java 17 or newer, ``pip install -r examples/spark/requirements.txt`` and the
-fanzha wheel (``bindings/python``) in the Python that runs the executors (``PYSPARK_PYTHON``;
-in local mode this script sets it to its own interpreter).
+fanzha wheel (``bindings/python``) in the Python of the driver and of the executors
+(``PYSPARK_PYTHON``; in local mode this script sets it to its own interpreter).
 """
 
 import argparse
@@ -72,20 +77,21 @@ import time
 BATCH = 2048
 
 _MODULE = os.path.splitext(os.path.basename(__file__))[0]
-# Per Python worker process: rules digest -> fanzha.Engine. Lives in the copy of this module
+# The first bytes of every bundle (`fanzha compile`, `Engine.to_bundle()`).
+BUNDLE_SIGNATURE = b"\x89FZB\r\n\x1a\n"
+# Per Python worker process: bundle digest -> fanzha.Engine. Lives in the copy of this module
 # that the executors import (see _engine).
 _ENGINES = {}
 
 
 def _engine(rules, digest):
-    """This executor process's engine for the broadcast rules, built on first use."""
+    """This executor process's engine for the broadcast bundle, loaded on first use."""
     home = importlib.import_module(_MODULE)  # the shipped module: its globals outlive tasks
     engine = home._ENGINES.get(digest)
     if engine is None:
         import fanzha
 
-        texts = rules.value
-        engine = fanzha.Engine.bundled() if texts is None else fanzha.Engine.from_texts(texts)
+        engine = fanzha.Engine.from_bundle(rules.value)
         home._ENGINES[digest] = engine
     return engine
 
@@ -221,16 +227,17 @@ def read_lines(spark, paths, input_format="jsonl", order_column="n"):
     return sc.union(rdds) if len(rdds) > 1 else rdds[0]
 
 
-def backfill(spark, paths, partitions, rules_texts=None, input_format="jsonl", order_column="n",
-             max_line_bytes=8 << 20):
+def backfill(spark, paths, partitions, bundle, input_format="jsonl", order_column="n", max_line_bytes=8 << 20):
     """The verdicts as an RDD of (line number, JSON text), in no particular order; the RDD of
     the monitors' output, persisted (unpersist it once the verdicts are written); and
     accumulators counting lines, bad lines and events in several partitions (read them after;
-    a retried routing task counts twice)."""
+    a retried routing task counts twice). `bundle`: the compiled rules' bytes (see
+    ``compile_rules``), broadcast to the executors."""
     sc = spark.sparkContext
     sc.addPyFile(os.path.abspath(__file__))
-    digest = hashlib.sha256(json.dumps(rules_texts, ensure_ascii=False).encode()).hexdigest()
-    rules = sc.broadcast(rules_texts)
+    bundle = bytes(bundle)
+    digest = hashlib.sha256(bundle).hexdigest()
+    rules = sc.broadcast(bundle)
 
     lines = read_lines(spark, paths, input_format, order_column)
     # 1. Routing: one task, in order. coalesce(1) concatenates the partitions in order without
@@ -288,6 +295,40 @@ def rules_texts_from(paths):
     return texts
 
 
+def is_bundle(path):
+    """Whether `path` is a compiled bundle (by its first bytes), not a rule file or directory."""
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as fh:
+        return fh.read(len(BUNDLE_SIGNATURE)) == BUNDLE_SIGNATURE
+
+
+def compile_rules(rules=(), bundle=None):
+    """The rules as a bundle, checked: the bytes of the bundle file `bundle` (written by
+    ``fanzha compile``; ``--rules FILE.fzb`` alone is one too), else the rule files and
+    directories `rules` compiled as one set, else the bundled packs. Returns (bytes, engine);
+    a bad bundle or bad rules raise ``fanzha.RulesError`` here, on the driver, before any
+    Spark work."""
+    import fanzha
+
+    rules = list(rules)
+    if bundle is None and len(rules) == 1 and is_bundle(rules[0]):
+        bundle, rules = rules[0], []
+    if bundle is not None:
+        if rules:
+            raise ValueError("a bundle is a whole rule set: give --bundle or --rules, not both")
+        with open(bundle, "rb") as fh:
+            data = fh.read()
+        try:
+            return data, fanzha.Engine.from_bundle(data)
+        except fanzha.RulesError as e:
+            raise fanzha.RulesError(f"{bundle}: {e}") from None
+    if any(is_bundle(r) for r in rules):
+        raise ValueError("a bundle is a whole rule set: give it as the only --rules")
+    engine = fanzha.Engine.from_texts(rules_texts_from(rules)) if rules else fanzha.Engine.bundled()
+    return engine.to_bundle(), engine
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Score a historical event log on Spark, as `fanzha scan` would.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="JSON Lines files or directories (or Parquet, see --input-format)")
@@ -295,7 +336,10 @@ def parse_args(argv=None):
     p.add_argument("--master", default=None, help="Spark master, e.g. local[2] (default: spark-submit's, else local[*])")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting (repeatable)")
     p.add_argument("--rules", action="append", default=[], metavar="PATH",
-                   help="a rule file or a directory of *.toml files (repeatable; default: the bundled packs)")
+                   help="a rule file or a directory of *.toml files (repeatable; default: the bundled packs), "
+                        "compiled once on the driver; or one bundle")
+    p.add_argument("--bundle", default=None, metavar="FILE",
+                   help="compiled rules written by `fanzha compile -o FILE` (instead of --rules)")
     p.add_argument("--partitions", type=int, default=None, help="state partitions (default: Spark's default parallelism)")
     p.add_argument("--input-format", choices=["jsonl", "parquet"], default="jsonl")
     p.add_argument("--order-column", default="n", help="Parquet input: the column giving the input order (default n)")
@@ -308,9 +352,11 @@ def run(spark, args):
     """The whole job on a running session, as the command line describes it."""
     sc = spark.sparkContext
     partitions = args.partitions or sc.defaultParallelism
-    texts = rules_texts_from(args.rules) if args.rules else None
     start = time.monotonic()
-    verdicts, observed, counts = backfill(spark, args.inputs, partitions, texts, args.input_format,
+    bundle, engine = compile_rules(args.rules, args.bundle)
+    print(f"backfill: rules {engine.rules_version}, a bundle of {len(bundle)} bytes broadcast "
+          f"({time.monotonic() - start:.1f} s to compile or read)", file=sys.stderr)
+    verdicts, observed, counts = backfill(spark, args.inputs, partitions, bundle, args.input_format,
                                           args.order_column, args.max_line_bytes)
     try:
         if args.output_format == "parquet":

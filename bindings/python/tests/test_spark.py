@@ -115,3 +115,46 @@ def test_parquet_in_and_out(spark, backfill, lines, tmp_path):
     backfill.run(spark, backfill.parse_args(args))
     got = [r.verdict for r in spark.read.parquet(str(out)).orderBy("line").collect()]
     assert got == reference(lines, tmp_path)
+
+
+def test_a_bundle_file_is_broadcast_and_loaded_by_the_executors(spark, backfill, lines, tmp_path):
+    """`--bundle FILE` (and `--rules FILE.fzb`): the driver reads and checks the bundle, the
+    executors load the broadcast bytes; the verdicts are `fanzha scan`'s."""
+    import fanzha
+
+    data = fanzha.Engine.from_path(ROOT / "rules").to_bundle()
+    bundle = tmp_path / "rules.fzb"
+    bundle.write_bytes(data)
+    src = tmp_path / "history.jsonl"
+    write(src, lines, final_newline=True)
+    want = reference(lines, tmp_path)
+    for flag in ["--bundle", "--rules"]:
+        out = tmp_path / f"verdicts{flag}.jsonl"
+        backfill.run(spark, backfill.parse_args([str(src), "-o", str(out), "--partitions", "3", flag, str(bundle)]))
+        assert out.read_text(encoding="utf-8").splitlines() == want, flag
+
+
+def test_the_driver_compiles_once_and_refuses_bad_bundles(backfill, tmp_path):
+    """What is broadcast: a bundle of the rules asked for; a damaged or mixed-up one fails on the
+    driver, with the reason, before any Spark work."""
+    import fanzha
+
+    data, engine = backfill.compile_rules([str(ROOT / "tests" / "conformance" / "rules.toml")])
+    assert data[:8] == backfill.BUNDLE_SIGNATURE and engine.rules_version == "conformance@1"
+    assert fanzha.Engine.from_bundle(data).rules_version == "conformance@1"
+    bundled, engine = backfill.compile_rules()
+    assert engine.rules_version == fanzha.Engine.bundled().rules_version
+    assert fanzha.Engine.from_bundle(bundled).rules_version == engine.rules_version
+
+    damaged = bytearray(data)
+    damaged[len(damaged) // 2] ^= 1
+    path = tmp_path / "damaged.fzb"
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(fanzha.RulesError, match="checksum") as caught:
+        backfill.compile_rules(bundle=str(path))
+    assert str(path) in str(caught.value)
+    assert backfill.is_bundle(str(path)) and not backfill.is_bundle(str(ROOT / "rules"))
+    with pytest.raises(ValueError, match="whole rule set"):
+        backfill.compile_rules([str(path), str(ROOT / "rules")])
+    with pytest.raises(ValueError, match="not both"):
+        backfill.compile_rules([str(ROOT / "rules")], bundle=str(path))
