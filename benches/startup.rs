@@ -71,14 +71,20 @@ fn ms(s: f64) -> String {
 /// small process that forks the command: a child forked from this bench would count the
 /// bench's own pages, which it holds until it execs.
 fn run_process(args: &[std::ffi::OsString]) -> (f64, f64) {
+    let time = Path::new("/usr/bin/time");
     let t = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("peak-kib %M")
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .output()
-        .expect("/usr/bin/time (Debian package `time`)");
+    let out = if time.exists() {
+        Command::new(time)
+            .arg("-f")
+            .arg("peak-kib %M")
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .output()
+    } else {
+        // Without it (Debian package `time`), the wall time only.
+        Command::new(&args[0]).args(&args[1..]).stdout(std::process::Stdio::null()).output()
+    }
+    .expect("run the command");
     let wall = t.elapsed().as_secs_f64();
     assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -220,7 +226,9 @@ fn main() {
             } else {
                 format!("{}, {how}", s.name)
             };
-            println!("| {label} | {} | {} |", ms(median(wall)), mib(median(rss)));
+            let rss = median(rss);
+            let rss = if rss > 0.0 { mib(rss) } else { "n/a".to_string() };
+            println!("| {label} | {} | {rss} |", ms(median(wall)));
         }
     }
 }
