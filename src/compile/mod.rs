@@ -159,7 +159,9 @@ pub(crate) struct Compiled {
     regex_min_len: Box<[u32]>,
     /// Rules evaluated on every event of their kinds.
     always: Box<[u32]>,
-    /// Per literal atom: the atom lists containing it.
+    /// Per literal atom: the atom lists containing it. Derived from `lists`, so a bundle does
+    /// not store it (a fifth of the bundled packs' bundle) and cannot make it disagree.
+    #[serde(skip)]
     postings: Rows,
     /// The distinct atom lists, by id; every [`AtomList`] of the rules shares its atoms with
     /// the list of its id here.
@@ -176,7 +178,7 @@ pub(crate) struct Compiled {
 
 /// Compressed rows: row `i` is `items[start[i]..start[i + 1]]`. One flat array instead of a
 /// `Vec` per row keeps the indexes the scanner walks per hit small and together in memory.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Rows {
     #[serde(with = "bundle::words::boxed")]
     start: Box<[u32]>,
@@ -193,6 +195,31 @@ impl Rows {
             items.extend_from_slice(r);
         }
         start.push(items.len() as u32);
+        Rows { start: start.into_boxed_slice(), items: items.into_boxed_slice() }
+    }
+
+    /// For each literal atom, the ids of the lists containing it, in one counting pass: the
+    /// lists hold their literal atoms first, in ascending order.
+    fn postings(lists: &[Arc<[program::AtomId]>], literal_count: u32) -> Rows {
+        let n = literal_count as usize;
+        fn literals(l: &[u32], literal_count: u32) -> impl Iterator<Item = usize> + '_ {
+            l.iter().take_while(move |&&a| a < literal_count).map(|&a| a as usize)
+        }
+        let mut start = vec![0u32; n + 1];
+        for l in lists {
+            literals(l, literal_count).for_each(|a| start[a + 1] += 1);
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut fill: Vec<u32> = start[..n].to_vec();
+        let mut items = vec![0u32; start[n] as usize];
+        for (id, l) in lists.iter().enumerate() {
+            for a in literals(l, literal_count) {
+                items[fill[a] as usize] = id as u32;
+                fill[a] += 1;
+            }
+        }
         Rows { start: start.into_boxed_slice(), items: items.into_boxed_slice() }
     }
 
@@ -444,12 +471,6 @@ impl Compiled {
                 evidence_atoms,
             });
         }
-        let mut postings: Vec<Vec<u32>> = vec![Vec::new(); literal_count as usize];
-        for (id, list) in interner.lists.iter().enumerate() {
-            for &a in list.iter().take_while(|&&a| a < literal_count) {
-                postings[a as usize].push(id as u32);
-            }
-        }
 
         let stateful = stateful::Program::new(rules, &out_rules);
         let stats = Stats {
@@ -479,7 +500,7 @@ impl Compiled {
             anchors: Rows::new(&anchors),
             regex_min_len: regex_min_len.into_boxed_slice(),
             always: always.into_boxed_slice(),
-            postings: Rows::new(&postings),
+            postings: Rows::postings(&interner.lists, literal_count),
             lists: interner.lists.into_boxed_slice(),
             stateful,
             levels: rules.levels,

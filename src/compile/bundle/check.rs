@@ -90,7 +90,6 @@ pub(super) fn consistent(c: &Compiled) -> Result<(), String> {
     rows("regex triggers", &c.regex_triggers, regexes, rules)?;
     rows("arms", &c.arms, literals, regexes)?;
     rows("anchors", &c.anchors, literals, regexes)?;
-    rows("postings", &c.postings, literals, lists)?;
     items("always", &c.always, rules)?;
     let depth = c.limits.condition_depth;
     for r in c.rules.iter() {

@@ -243,6 +243,7 @@ impl Compiled {
         if compiled.version.as_ref() != header.info.rules_version {
             return Err(bundle_error("the rule-set version in the header differs from the program's"));
         }
+        compiled.postings = super::Rows::postings(&compiled.lists, compiled.literal_count);
         // Each list was stored once; the conditions get their atoms back from the table.
         let lists = compiled.lists.clone();
         let mut fill = |l: &mut super::program::AtomList| l.atoms = lists[l.id as usize].clone();
