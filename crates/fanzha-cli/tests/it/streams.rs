@@ -728,19 +728,41 @@ fn three_workers_one_killed_give_scan_s_verdicts_exactly_once() {
 
 /// A worker frozen past its lease while holding results it has not written: another worker
 /// takes its partitions over and finishes the run; when the frozen one wakes, its commits find
-/// the lease gone and write nothing.
+/// the lease gone and write nothing. The router reads a pipe the test feeds, and the second
+/// half of the stream goes in only once w1 is frozen, so w1 cannot have finished the run
+/// before the freeze however fast it scores.
 #[test]
 fn a_worker_that_wakes_after_its_lease_writes_nothing() {
     let Some(redis) = Redis::start("stall") else { return };
     let lines = generate(20_000, 11);
-    let (input, expected) = write_input(&redis.dir, &lines);
-    ok(&fanzha(&["route", "--redis", &redis.url, "--partitions", "2", &input], b""), "route");
+    let (_, expected) = write_input(&redis.dir, &lines);
+    let text: Vec<u8> = lines.iter().flat_map(|l| format!("{}\n", l.text).into_bytes()).collect();
+    let half = text
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .nth(lines.len() / 2 - 1)
+        .map_or(0, |(i, _)| i + 1);
+    let route_log = redis.dir.join("route.log");
+    let mut route = spawn(
+        &["route", "--redis", &redis.url, "--partitions", "2", "-"],
+        Stdio::piped(),
+        Stdio::null(),
+        std::fs::File::create(&route_log).unwrap().into(),
+    );
+    let mut feed = route.stdin.take().unwrap();
+    feed.write_all(&text[..half]).unwrap();
+    feed.flush().unwrap();
     let mut cons = vec![redis.connection().unwrap()];
     let (log1, log2) = (redis.dir.join("w1.log"), redis.dir.join("w2.log"));
     let w1 = worker(&redis.url, "w1", &log1, &["--exit-when-done", "--lease", "500ms"]);
     wait_for_verdicts(&mut cons, 2_000, Duration::from_secs(300));
     signal(&w1, "-STOP");
     let frozen_at = verdicts_written(&mut cons);
+    feed.write_all(&text[half..]).unwrap();
+    drop(feed);
+    let status = wait(route, Duration::from_secs(300), "fanzha route");
+    assert!(status.success(), "{}", std::fs::read_to_string(&route_log).unwrap());
     let w2 = worker(&redis.url, "w2", &log2, &["--exit-when-done", "--lease", "500ms"]);
     let status = wait(w2, Duration::from_secs(300), "worker w2");
     assert!(status.success(), "{}", std::fs::read_to_string(&log2).unwrap());
