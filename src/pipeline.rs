@@ -1,15 +1,18 @@
 //! JSON Lines in, verdicts out: the ordered streaming pipeline behind `fanzha scan`.
 //!
-//! A reader thread reads lines into a bounded channel; the scoring thread cuts them into
+//! A reader thread reads lines into a bounded channel; the calling thread cuts them into
 //! batches (when a batch is full, or as soon as no more input is waiting, so a live stream is
-//! answered line by line) and scores each batch on a rayon pool; the verdicts are written in
-//! input order. At most two batches of lines are in flight, whatever the input's size.
+//! answered line by line) and hands each batch to a rayon pool, the next one before the
+//! workers are done with the one before, so they never wait for it; it writes the verdicts in
+//! input order meanwhile. At most two batches of lines are in flight, whatever the input's
+//! size.
 //!
 //! The pipeline follows a [`LiveEngine`]: each batch is scored by the engine current when the
 //! batch starts, so an event is never dropped or scored twice across a reload, and with
 //! [`PipelineOptions::with_version`] each verdict names the rule-set version that scored it.
 //! Stateful scoring keeps the monitor's state across reloads for the rules that stay.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -115,6 +118,11 @@ impl Pipeline {
     /// Reads `reader` to its end, writing one line to `writer` per input line, in order;
     /// `progress` is called after each batch. Returns the number of lines read. Fails only when
     /// reading or writing fails, or the worker threads cannot start.
+    ///
+    /// The workers are handed the next batch before they finish the one they are on, so they
+    /// never wait for this thread, which meanwhile writes the verdicts of the batch before and
+    /// cuts the next (a stateful batch starts when the one before it is done, as the monitor
+    /// sees events in order).
     pub fn run<R, W>(&self, reader: R, mut writer: W, mut progress: impl FnMut(Progress)) -> io::Result<u64>
     where
         R: BufRead + Send + 'static,
@@ -132,101 +140,98 @@ impl Pipeline {
         };
         let bytes_read = Arc::new(AtomicU64::new(0));
         let max_line = self.options.max_line_bytes.max(1);
-        let rx = read_blocks(reader, Arc::clone(&bytes_read), max_line);
+        let mut cutter =
+            Cutter { rx: read_blocks(reader, Arc::clone(&bytes_read), max_line), rest: None, n: 0 };
         let mut engine = self.live.engine();
-        let mut scorer = self.scorer(&engine);
-        let mut n = 0u64;
-        // Blocks of whole lines, each with the offset of its first line not yet scored: a
-        // block may hold more lines than a batch takes, and the rest waits for the next batch.
-        let mut blocks: Vec<(Vec<u8>, usize)> = Vec::new();
-        loop {
-            let mut lines: usize = blocks.iter().map(|(b, at)| count_lines(&b[*at..])).sum();
-            let mut bytes: usize = blocks.iter().map(|(b, at)| b.len() - at).sum();
-            if blocks.is_empty() {
-                let Ok(first) = rx.recv() else { break };
-                let first = first?;
-                lines = count_lines(&first);
-                bytes = first.len();
-                blocks.push((first, 0));
-            }
-            while lines < batch_size && bytes < BATCH_BYTES {
-                match rx.try_recv() {
-                    Ok(block) => {
-                        let block = block?;
-                        lines += count_lines(&block);
-                        bytes += block.len();
-                        blocks.push((block, 0));
-                    }
-                    Err(_) => break,
-                }
-            }
-            // At most `batch_size` lines. Blocks were taken only while short of a batch, so a
-            // batch can end only inside the last block.
-            let mut batch: Vec<(u64, &[u8])> = Vec::with_capacity(lines.min(batch_size));
-            let mut rest = None;
-            'blocks: for (block, at) in &blocks {
-                if block.is_empty() {
-                    // A line over the limit, skipped by the reader: one result all the same.
-                    if batch.len() == batch_size {
-                        rest = Some(0);
-                        break 'blocks;
-                    }
-                    n += 1;
-                    batch.push((n, OVERLONG));
-                    continue;
-                }
-                let mut pos = *at;
-                for line in block[*at..].split_inclusive(|&b| b == b'\n') {
-                    if batch.len() == batch_size {
-                        rest = Some(pos);
-                        break 'blocks;
-                    }
-                    n += 1;
-                    batch.push((n, line));
-                    pos += line.len();
-                }
-            }
-            // One rule-set version per batch: an event is scored once, by the engine current
-            // when its batch started.
-            let current = self.live.engine();
-            if !Arc::ptr_eq(&current, &engine) {
-                engine = current;
-                match &mut scorer {
-                    // The state of the rules the new set keeps goes on.
-                    Scorer::Stateful(m) => m.set_engine((*engine).clone()),
-                    Scorer::Stateless(_) => scorer = self.scorer(&engine),
-                }
-            }
-            let version = self.options.with_version.then(|| engine.version().to_string());
-            let how = Lines {
-                version: version.as_deref(),
-                max_line,
-                mask: self.options.mask_personal_data || self.live.masks_personal_data(),
-            };
-            let rendered = pool.install(|| match &mut scorer {
-                Scorer::Stateful(m) => observe(m, &batch, &how),
-                Scorer::Stateless(engine) => scan(engine, &batch, &how),
-            });
-            for r in &rendered {
+        // The scorer, when no batch has it: a stateful batch takes the monitor along and gives
+        // it back with its verdicts; stateless batches each take a clone of the engine.
+        let mut scorer = Some(self.scorer(&engine));
+        let mut write = |done: Scored, wait: bool| -> io::Result<()> {
+            for r in &done.rendered {
                 writer.write_all(r)?;
             }
-            if batch.len() < batch_size {
+            if done.lines < batch_size || wait {
                 // Input is not keeping up: hand over what is done rather than wait.
                 writer.flush()?;
             }
-            progress(Progress { lines: n, bytes: bytes_read.load(Ordering::Relaxed) });
-            drop(batch);
-            match rest {
-                Some(at) => {
-                    let last = blocks.pop().expect("a batch ends inside a block");
-                    blocks.clear();
-                    blocks.push((last.0, at));
+            progress(Progress { lines: done.last, bytes: bytes_read.load(Ordering::Relaxed) });
+            Ok(())
+        };
+        pool.in_place_scope(|s| {
+            // Batches handed to the workers, oldest first; at most two.
+            let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+            loop {
+                let batch = match cutter.cut(batch_size, false) {
+                    Ok(Some(batch)) => batch,
+                    Ok(None) => {
+                        // No input waiting: what is scored goes out before waiting for more.
+                        while let Some(f) = in_flight.pop_front() {
+                            write(f.wait(&mut scorer)?, true)?;
+                        }
+                        match cutter.cut(batch_size, true) {
+                            Ok(Some(batch)) => batch,
+                            Ok(None) => break,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Err(e) => {
+                        // The lines before the error are answered all the same.
+                        while let Some(f) = in_flight.pop_front() {
+                            write(f.wait(&mut scorer)?, false)?;
+                        }
+                        return Err(e);
+                    }
+                };
+                // A stateful batch starts when the one before it gives the monitor back.
+                let mut done = None;
+                if scorer.is_none() {
+                    let f = in_flight.pop_front().expect("the batch that has the scorer");
+                    done = Some(f.wait(&mut scorer)?);
                 }
-                None => blocks.clear(),
+                let mut this = scorer.take().expect("the scorer is back");
+                // One rule-set version per batch: an event is scored once, by the engine
+                // current when its batch started.
+                let current = self.live.engine();
+                if !Arc::ptr_eq(&current, &engine) {
+                    engine = current;
+                    match &mut this {
+                        // The state of the rules the new set keeps goes on.
+                        Scorer::Stateful(m) => m.set_engine((*engine).clone()),
+                        Scorer::Stateless(_) => this = self.scorer(&engine),
+                    }
+                }
+                match &this {
+                    Scorer::Stateless(e) => scorer = Some(Scorer::Stateless(e.clone())),
+                    Scorer::Stateful(_) => {}
+                }
+                let version = self.options.with_version.then(|| engine.version().to_string());
+                let mask = self.options.mask_personal_data || self.live.masks_personal_data();
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let (lines, last) = (batch.lines, batch.last);
+                s.spawn(move |_| {
+                    let how = Lines { version: version.as_deref(), max_line, mask };
+                    let rendered = match &mut this {
+                        Scorer::Stateful(m) => observe(m, &batch.lines(), &how),
+                        Scorer::Stateless(engine) => scan(engine, &batch, &how),
+                    };
+                    let back = matches!(this, Scorer::Stateful(_)).then_some(this);
+                    // Nobody listens only when writing failed.
+                    let _ = tx.send((rendered, back));
+                });
+                in_flight.push_back(InFlight { rx, lines, last });
+                // Meanwhile, here: the verdicts of the batch before go out.
+                if let Some(done) = done {
+                    write(done, false)?;
+                }
+                while in_flight.len() > 1 && scorer.is_some() {
+                    let f = in_flight.pop_front().expect("two in flight");
+                    write(f.wait(&mut scorer)?, false)?;
+                }
             }
-        }
+            Ok(())
+        })?;
         writer.flush()?;
-        Ok(n)
+        Ok(cutter.n)
     }
 
     fn scorer(&self, engine: &Engine) -> Scorer {
@@ -338,13 +343,174 @@ fn read_blocks<R: BufRead + Send + 'static>(
     rx
 }
 
-/// Lines in a block: its newlines, and a last line without one.
-fn count_lines(block: &[u8]) -> usize {
-    if block.is_empty() {
-        // A line over the limit, dropped by the reader (see `read_blocks`).
-        return 1;
+/// A batch the workers are scoring.
+struct InFlight {
+    /// Its verdicts, and the scorer if the batch took it along.
+    rx: std::sync::mpsc::Receiver<(Vec<Vec<u8>>, Option<Scorer>)>,
+    lines: usize,
+    last: u64,
+}
+
+impl InFlight {
+    /// Waits for the batch's verdicts, and puts back the scorer if it took it along.
+    fn wait(self, scorer: &mut Option<Scorer>) -> io::Result<Scored> {
+        // The sender is gone only if scoring panicked; the scope passes the panic on.
+        let (rendered, back) = self.rx.recv().map_err(|_| io::Error::other("a worker panicked"))?;
+        if back.is_some() {
+            *scorer = back;
+        }
+        Ok(Scored { rendered, lines: self.lines, last: self.last })
     }
-    block.iter().filter(|&&b| b == b'\n').count() + usize::from(block.last().is_some_and(|&b| b != b'\n'))
+}
+
+/// The verdicts of a batch, rendered, waiting to be written.
+struct Scored {
+    rendered: Vec<Vec<u8>>,
+    /// Input lines in the batch.
+    lines: usize,
+    /// The number of its last line.
+    last: u64,
+}
+
+/// Cuts the reader's blocks into batches.
+struct Cutter {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    /// A block a batch ended inside, and where its first line not yet taken starts.
+    rest: Option<(Arc<Vec<u8>>, usize)>,
+    /// Lines cut so far.
+    n: u64,
+}
+
+/// Lines to score together: whole blocks, or parts of them, cut into pieces.
+struct Batch {
+    blocks: Vec<Arc<Vec<u8>>>,
+    /// Runs of at most [`CHUNK`] lines, a worker's share at a time.
+    pieces: Vec<Piece>,
+    /// Lines in the batch.
+    lines: usize,
+    /// The number of its last line.
+    last: u64,
+}
+
+/// Consecutive whole lines of one block.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    block: usize,
+    start: usize,
+    end: usize,
+    /// The number of the first line.
+    first: u64,
+}
+
+impl Cutter {
+    /// The next batch: the rest of a block a batch ended inside, or a block from the reader
+    /// (waited for if `wait`), then every block waiting, up to `batch_size` lines. `None` at
+    /// the end of the input, or when not waiting and no input is there yet.
+    fn cut(&mut self, batch_size: usize, wait: bool) -> io::Result<Option<Batch>> {
+        let mut batch = Batch { blocks: Vec::new(), pieces: Vec::new(), lines: 0, last: self.n };
+        let mut bytes = 0;
+        if let Some((block, at)) = self.rest.take() {
+            bytes += block.len() - at;
+            self.take(&mut batch, block, at, batch_size);
+        } else {
+            let first = if wait {
+                match self.rx.recv() {
+                    Ok(block) => block?,
+                    Err(_) => return Ok(None),
+                }
+            } else {
+                match self.rx.try_recv() {
+                    Ok(block) => block?,
+                    Err(_) => return Ok(None),
+                }
+            };
+            bytes += first.len();
+            self.take(&mut batch, Arc::new(first), 0, batch_size);
+        }
+        while batch.lines < batch_size && bytes < BATCH_BYTES {
+            match self.rx.try_recv() {
+                Ok(block) => {
+                    let block = block?;
+                    bytes += block.len();
+                    self.take(&mut batch, Arc::new(block), 0, batch_size);
+                }
+                Err(_) => break,
+            }
+        }
+        batch.last = self.n;
+        Ok(Some(batch))
+    }
+
+    /// Adds the lines of `block` from `at` to `batch`, up to `batch_size` lines in all; the
+    /// block's other lines are kept for the next batch.
+    fn take(&mut self, batch: &mut Batch, block: Arc<Vec<u8>>, at: usize, batch_size: usize) {
+        let b = batch.blocks.len();
+        if block.is_empty() {
+            // A line over the limit, skipped by the reader (see `read_blocks`): one result all
+            // the same.
+            self.n += 1;
+            batch.lines += 1;
+            batch.pieces.push(Piece { block: b, start: 0, end: 0, first: self.n });
+            batch.blocks.push(block);
+            return;
+        }
+        let mut piece = Piece { block: b, start: at, end: at, first: self.n + 1 };
+        let mut in_piece = 0;
+        let mut pos = at;
+        while pos < block.len() {
+            if batch.lines == batch_size {
+                break;
+            }
+            // A last line without a newline ends at the end of the input.
+            let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i + 1);
+            pos = end;
+            self.n += 1;
+            batch.lines += 1;
+            in_piece += 1;
+            if in_piece == CHUNK {
+                piece.end = pos;
+                batch.pieces.push(piece);
+                piece = Piece { block: b, start: pos, end: pos, first: self.n + 1 };
+                in_piece = 0;
+            }
+        }
+        if in_piece > 0 {
+            piece.end = pos;
+            batch.pieces.push(piece);
+        }
+        if pos < block.len() {
+            self.rest = Some((Arc::clone(&block), pos));
+        }
+        batch.blocks.push(block);
+    }
+}
+
+impl Batch {
+    /// Each line of `piece` with its number.
+    fn each_line<'a>(&'a self, piece: &Piece, mut f: impl FnMut(u64, &'a [u8])) {
+        let block = &self.blocks[piece.block];
+        if block.is_empty() {
+            return f(piece.first, OVERLONG);
+        }
+        let mut n = piece.first;
+        let mut pos = piece.start;
+        while pos < piece.end {
+            let text = &block[pos..piece.end];
+            let end = memchr::memchr(b'\n', text).map_or(text.len(), |i| i + 1);
+            f(n, &text[..end]);
+            n += 1;
+            pos += end;
+        }
+    }
+
+    /// Every line with its number.
+    fn lines(&self) -> Vec<(u64, &[u8])> {
+        let mut lines = Vec::with_capacity(self.lines);
+        for piece in &self.pieces {
+            self.each_line(piece, |n, line| lines.push((n, line)));
+        }
+        lines
+    }
 }
 
 /// How input lines are read and answered.
@@ -356,25 +522,24 @@ struct Lines<'a> {
 }
 
 /// Scores a batch event by event, with scanners from the engine's pool.
-fn scan(engine: &Engine, batch: &[(u64, &[u8])], how: &Lines) -> Vec<Vec<u8>> {
+fn scan(engine: &Engine, batch: &Batch, how: &Lines) -> Vec<Vec<u8>> {
     batch
-        .par_chunks(CHUNK)
+        .pieces
+        .par_iter()
         .map_init(
             || engine.scanner(),
-            |scanner: &mut Scanner, chunk| {
-                let mut text = Vec::with_capacity(chunk.len() * 128);
-                for (line_no, line) in chunk {
-                    match parse(line, how.max_line) {
-                        Ok(event) => {
-                            let mut verdict = scanner.scan(&event);
-                            if how.mask {
-                                verdict.mask_personal_data();
-                            }
-                            write_verdict(&mut text, &verdict, how.version)
+            |scanner: &mut Scanner, piece| {
+                let mut text = Vec::with_capacity(CHUNK * 128);
+                batch.each_line(piece, |line_no, line| match parse(line, how.max_line) {
+                    Ok(event) => {
+                        let mut verdict = scanner.scan(&event);
+                        if how.mask {
+                            verdict.mask_personal_data();
                         }
-                        Err(message) => write_error(&mut text, *line_no, &message),
+                        write_verdict(&mut text, &verdict, how.version)
                     }
-                }
+                    Err(message) => write_error(&mut text, line_no, &message),
+                });
                 text
             },
         )

@@ -37,7 +37,11 @@ pub(crate) struct AtomHit {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+// Aligned to two cache lines: scanners of different threads often sit side by side (a `Vec`
+// of one per worker), and the scratch fields written on every message (stamps, lengths, flags)
+// must not share a line, or an adjacent-line prefetch pair, with another thread's scanner.
 #[derive(Debug)]
+#[repr(align(128))]
 pub struct Scanner {
     engine: Engine,
     scratch: Scratch,
