@@ -304,9 +304,6 @@ pub unsafe extern "C" fn fanzha_engine_from_bundle(
         if bytes.is_null() {
             return Err((FanzhaErrNull, "the bundle pointer is NULL".into()));
         }
-        if out_engine.is_null() {
-            return Err((FanzhaErrNull, "the output pointer is NULL".into()));
-        }
         // SAFETY: checked non-NULL; the caller promises `len` readable bytes at `bytes`.
         let bundle = unsafe { std::slice::from_raw_parts(bytes, len) };
         out(out_engine, FanzhaEngine::new(Engine::from_bundle(bundle).map_err(rules_error)?))
@@ -324,9 +321,6 @@ pub unsafe extern "C" fn fanzha_engine_from_bundle_path(
     guard(err, || {
         // SAFETY: forwarded caller promise.
         let path = unsafe { c_text(path) }?;
-        if out_engine.is_null() {
-            return Err((FanzhaErrNull, "the output pointer is NULL".into()));
-        }
         out(out_engine, FanzhaEngine::new(Engine::from_bundle_path(path).map_err(rules_error)?))
     })
 }

@@ -65,12 +65,17 @@ pub fn run(args: Args) -> i32 {
 
 /// A bundle is checked by loading it: every check a reader makes, and what its header says.
 fn check_bundle(path: &std::path::Path) -> i32 {
-    let engine = match super::load_bundle(path, &fanzha::Limits::default()) {
-        Ok(e) => e,
-        Err(code) => return code,
+    let loaded = std::fs::read(path).map_err(|e| fanzha::Error::Bundle(e.to_string())).and_then(|bytes| {
+        let info = fanzha::BundleInfo::read(&bytes)?;
+        Ok((info, Engine::from_bundle(&bytes)?))
+    });
+    let (info, engine) = match loaded {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return 2;
+        }
     };
-    let bytes = std::fs::read(path).unwrap_or_default();
-    let Ok(info) = fanzha::BundleInfo::read(&bytes) else { return 2 };
     let s = engine.stats();
     eprintln!(
         "ok: bundle format {} written by fanzha {}, {} bytes; rules {}: {} rules, {} literal spellings, {} regexes",
