@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
@@ -22,11 +22,12 @@ use rayon::prelude::*;
 use crate::event::Event;
 use crate::live::LiveEngine;
 use crate::monitor::{Monitor, MonitorConfig};
-use crate::scan::{Engine, Scanner};
+use crate::scan::Engine;
 use crate::verdict::Verdict;
 
 /// Lines one worker takes at a time.
 const CHUNK: usize = 128;
+
 /// Bytes of input a batch takes at most, whatever its line count: with long lines, a batch
 /// of `batch` lines could otherwise hold gigabytes.
 const BATCH_BYTES: usize = 32 << 20;
@@ -157,7 +158,7 @@ impl Pipeline {
             progress(Progress { lines: done.last, bytes: bytes_read.load(Ordering::Relaxed) });
             Ok(())
         };
-        pool.in_place_scope(|s| {
+        pool.in_place_scope_fifo(|s| {
             // Batches handed to the workers, oldest first; at most two.
             let mut in_flight: VecDeque<InFlight> = VecDeque::new();
             loop {
@@ -208,16 +209,15 @@ impl Pipeline {
                 let mask = self.options.mask_personal_data || self.live.masks_personal_data();
                 let (tx, rx) = std::sync::mpsc::sync_channel(1);
                 let (lines, last) = (batch.lines, batch.last);
-                s.spawn(move |_| {
-                    let how = Lines { version: version.as_deref(), max_line, mask };
-                    let rendered = match &mut this {
-                        Scorer::Stateful(m) => observe(m, &batch.lines(), &how),
-                        Scorer::Stateless(engine) => scan(engine, &batch, &how),
-                    };
-                    let back = matches!(this, Scorer::Stateful(_)).then_some(this);
-                    // Nobody listens only when writing failed.
-                    let _ = tx.send((rendered, back));
-                });
+                let how = Lines { version, max_line, mask };
+                match this {
+                    Scorer::Stateful(mut monitor) => s.spawn_fifo(move |_| {
+                        let rendered = observe(&mut monitor, &batch.lines(), &how);
+                        // Nobody listens only when writing failed.
+                        let _ = tx.send((rendered, Some(Scorer::Stateful(monitor))));
+                    }),
+                    Scorer::Stateless(engine) => Pieces::spawn(s, engine, batch, how, tx),
+                }
                 in_flight.push_back(InFlight { rx, lines, last });
                 // Meanwhile, here: the verdicts of the batch before go out.
                 if let Some(done) = done {
@@ -343,10 +343,13 @@ fn read_blocks<R: BufRead + Send + 'static>(
     rx
 }
 
+/// A batch's verdicts, rendered, and the scorer if the batch took it along.
+type Rendered = (Vec<Vec<u8>>, Option<Scorer>);
+
 /// A batch the workers are scoring.
 struct InFlight {
     /// Its verdicts, and the scorer if the batch took it along.
-    rx: std::sync::mpsc::Receiver<(Vec<Vec<u8>>, Option<Scorer>)>,
+    rx: std::sync::mpsc::Receiver<Rendered>,
     lines: usize,
     last: u64,
 }
@@ -514,36 +517,89 @@ impl Batch {
 }
 
 /// How input lines are read and answered.
-struct Lines<'a> {
+struct Lines {
     /// The rule-set version to name in each verdict, if asked.
-    version: Option<&'a str>,
+    version: Option<String>,
     max_line: usize,
     mask: bool,
 }
 
-/// Scores a batch event by event, with scanners from the engine's pool.
-fn scan(engine: &Engine, batch: &Batch, how: &Lines) -> Vec<Vec<u8>> {
-    batch
-        .pieces
-        .par_iter()
-        .map_init(
-            || engine.scanner(),
-            |scanner: &mut Scanner, piece| {
-                let mut text = Vec::with_capacity(CHUNK * 128);
-                batch.each_line(piece, |line_no, line| match parse(line, how.max_line) {
-                    Ok(event) => {
-                        let mut verdict = scanner.scan(&event);
-                        if how.mask {
-                            verdict.mask_personal_data();
-                        }
-                        write_verdict(&mut text, &verdict, how.version)
-                    }
-                    Err(message) => write_error(&mut text, line_no, &message),
-                });
-                text
-            },
-        )
-        .collect()
+/// A stateless batch scored piece by piece: each piece is its own job, queued first in first
+/// out, so the workers take the pieces of one batch before those of the next and never wait
+/// inside a batch (a `par_iter` per batch would have a worker that finished its half steal
+/// the next batch while joining, and the batch end only when that one did: every batch in
+/// flight then ends together, and the workers wait while this thread writes).
+struct Pieces {
+    engine: Engine,
+    batch: Batch,
+    how: Lines,
+    /// The rendered verdicts of each piece, as its job finishes.
+    done: Box<[std::sync::Mutex<Vec<u8>>]>,
+    /// Pieces not finished yet: the job that finishes the last sends the batch's verdicts.
+    left: AtomicUsize,
+    /// Dropped unsent only if a piece panicked: the waiting thread then sees the channel
+    /// closed, and the scope passes the panic on.
+    tx: std::sync::Mutex<Option<std::sync::mpsc::SyncSender<Rendered>>>,
+}
+
+impl Pieces {
+    fn spawn<'s>(
+        s: &rayon::ScopeFifo<'s>,
+        engine: Engine,
+        batch: Batch,
+        how: Lines,
+        tx: std::sync::mpsc::SyncSender<Rendered>,
+    ) {
+        let n = batch.pieces.len();
+        let pieces = Arc::new(Pieces {
+            engine,
+            batch,
+            how,
+            done: (0..n).map(|_| std::sync::Mutex::new(Vec::new())).collect(),
+            left: AtomicUsize::new(n),
+            tx: std::sync::Mutex::new(Some(tx)),
+        });
+        if n == 0 {
+            pieces.send();
+        }
+        for i in 0..n {
+            let pieces = Arc::clone(&pieces);
+            s.spawn_fifo(move |_| pieces.score(i));
+        }
+    }
+
+    fn score(&self, i: usize) {
+        let mut scanner = self.engine.scanner();
+        let mut text = Vec::with_capacity(CHUNK * 128);
+        self.batch.each_line(&self.batch.pieces[i], |line_no, line| match parse(line, self.how.max_line) {
+            Ok(event) => {
+                let mut verdict = scanner.scan(&event);
+                if self.how.mask {
+                    verdict.mask_personal_data();
+                }
+                write_verdict(&mut text, &verdict, self.how.version.as_deref())
+            }
+            Err(message) => write_error(&mut text, line_no, &message),
+        });
+        *self.done[i].lock().unwrap_or_else(|e| e.into_inner()) = text;
+        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.send();
+        }
+    }
+
+    /// Sends the verdicts of every piece, in order.
+    fn send(&self) {
+        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let rendered = self
+            .done
+            .iter()
+            .map(|d| std::mem::take(&mut *d.lock().unwrap_or_else(|e| e.into_inner())))
+            .collect();
+        if let Some(tx) = tx {
+            // Nobody listens only when writing failed.
+            let _ = tx.send((rendered, None));
+        }
+    }
 }
 
 /// Scores a batch through the monitor: lines parsed in parallel, the events observed in input
@@ -581,7 +637,7 @@ fn observe(monitor: &mut Monitor, batch: &[(u64, &[u8])], how: &Lines) -> Vec<Ve
             let mut text = Vec::with_capacity(chunk.len() * 128);
             for line in chunk {
                 match line {
-                    Ok(v) => write_verdict(&mut text, v, how.version),
+                    Ok(v) => write_verdict(&mut text, v, how.version.as_deref()),
                     Err((line_no, message)) => write_error(&mut text, *line_no, message),
                 }
             }
