@@ -18,7 +18,7 @@
 //! each (then their data): an operation (overwrite, insert, delete, truncate, flip bits,
 //! write an interesting little-endian `u32` or `u64`, write an interesting varint as postcard
 //! would, nudge a byte), where it counts from (the start, the automaton's length field, the
-//! rule program, the end), and a 16-bit offset. A resealed bundle's checksum is the CRC-32
+//! rule program's length field, the words section four bytes a step), and a 16-bit offset. A resealed bundle's checksum is the CRC-32
 //! of its bytes after the header again, as a hostile file's would be, so the edits reach the
 //! decoder, the index checks and the automaton checks; one not resealed exercises the header.
 //!
@@ -150,8 +150,10 @@ pub struct Seed {
     pub engine: Engine,
     /// The automaton's length field.
     pub automaton_at: usize,
-    /// The rule program.
+    /// The rule program's length field.
     pub program_at: usize,
+    /// The words section: the number of arrays, their lengths, their words.
+    pub words_at: usize,
 }
 
 /// The seed bundles, compiled once per process.
@@ -169,20 +171,23 @@ pub fn seeds() -> &'static [Seed] {
             let rules = RuleSet::from_str(name, source).unwrap_or_else(|e| panic!("{name}: {e}"));
             let engine = Engine::new(&rules).unwrap_or_else(|e| panic!("{name}: {e}"));
             let bundle = engine.to_bundle();
-            let (automaton_at, program_at) = sections(&bundle);
-            Seed { bundle, engine, automaton_at, program_at }
+            let (automaton_at, program_at, words_at) = sections(&bundle);
+            Seed { bundle, engine, automaton_at, program_at, words_at }
         })
         .collect()
     })
 }
 
-/// Where a well-formed bundle's automaton length field and rule program start.
-fn sections(b: &[u8]) -> (usize, usize) {
+/// Where a well-formed bundle's automaton length field, program length field and words
+/// section start.
+pub fn sections(b: &[u8]) -> (usize, usize, usize) {
+    let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap()) as usize;
     let version_at = 16 + 1 + b[16] as usize;
     let rules_len = u32::from_le_bytes(b[version_at..version_at + 4].try_into().unwrap()) as usize;
     let automaton_at = version_at + 4 + rules_len;
-    let automaton_len = u64::from_le_bytes(b[automaton_at..automaton_at + 8].try_into().unwrap()) as usize;
-    (automaton_at, automaton_at + 8 + automaton_len)
+    let program_at = automaton_at + 8 + u64_at(automaton_at);
+    let words_at = (program_at + 8 + u64_at(program_at)).next_multiple_of(4);
+    (automaton_at, program_at, words_at)
 }
 
 /// Limits under which messages are scanned in short windows with few spans per hit; what
@@ -280,7 +285,8 @@ fn edit(b: &mut Bytes, bundle: &mut Vec<u8>, seed: &Seed) {
         // Four bytes a step: the automaton's fields are little-endian `u32`s.
         1 => from(seed.automaton_at, 4 * offset),
         2 => from(seed.program_at, offset),
-        _ => len - offset % (len + 1),
+        // Four bytes a step: the words section is little-endian `u32`s.
+        _ => from(seed.words_at, 4 * offset),
     };
     let n = 1 + (op >> 5) as usize;
     let write = |bundle: &mut Vec<u8>, bytes: &[u8]| {

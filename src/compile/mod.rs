@@ -33,6 +33,7 @@ use crate::error::{Diagnostic, Error};
 use crate::limits::Limits;
 use crate::rules::{Kinds, Levels, RuleSet};
 use crate::verdict::Level;
+use bundle::words::Words;
 pub use bundle::BundleInfo;
 use program::{AtomList, Interner, Node};
 
@@ -132,9 +133,10 @@ pub(crate) struct Compiled {
     limits: Limits,
     #[serde(skip)]
     automaton: Option<Literals>,
-    /// Per literal pattern, [`PatternEdges`] packed.
-    #[serde(with = "bundle::words::boxed")]
-    edges: Box<[u32]>,
+    /// Per literal pattern, [`PatternEdges`] packed. This and every other array of words
+    /// goes in a bundle's words section (see [`Compiled::word_arrays`]), not the program.
+    #[serde(skip)]
+    edges: Words,
     #[serde(skip)]
     regexes: Box<[Regex]>,
     /// The regexes' patterns, in atom order.
@@ -143,10 +145,13 @@ pub(crate) struct Compiled {
     literal_count: u32,
     rules: Box<[CompiledRule]>,
     /// Per literal atom: the rules it triggers.
+    #[serde(skip)]
     triggers: Rows,
     /// Per regex: the rules triggered when it is armed.
+    #[serde(skip)]
     regex_triggers: Rows,
     /// Per literal pattern: the regexes it arms (is a prefilter literal of).
+    #[serde(skip)]
     arms: Rows,
     /// Per regex: whether it runs only once armed by a prefilter literal.
     regex_gated: Box<[bool]>,
@@ -154,19 +159,19 @@ pub(crate) struct Compiled {
     /// anchored where one of them was found (see `anchors`).
     regex_anchored: Box<[bool]>,
     /// Per literal pattern: the regexes whose matches may start where it was found.
+    #[serde(skip)]
     anchors: Rows,
     /// Per regex: the fewest bytes a match takes.
     regex_min_len: Box<[u32]>,
     /// Rules evaluated on every event of their kinds.
     always: Box<[u32]>,
-    /// Per literal atom: the atom lists containing it. Derived from `lists`, so a bundle does
-    /// not store it (a fifth of the bundled packs' bundle) and cannot make it disagree.
+    /// Per literal atom: the atom lists containing it (derived from `lists`).
     #[serde(skip)]
     postings: Rows,
     /// The distinct atom lists, by id; every [`AtomList`] of the rules shares its atoms with
     /// the list of its id here.
-    #[serde(with = "bundle::words::lists")]
-    lists: Box<[Arc<[program::AtomId]>]>,
+    #[serde(skip)]
+    lists: Box<[Words]>,
     /// Windows and sequences, for the monitor.
     stateful: stateful::Program,
     levels: Levels,
@@ -178,12 +183,10 @@ pub(crate) struct Compiled {
 
 /// Compressed rows: row `i` is `items[start[i]..start[i + 1]]`. One flat array instead of a
 /// `Vec` per row keeps the indexes the scanner walks per hit small and together in memory.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default)]
 struct Rows {
-    #[serde(with = "bundle::words::boxed")]
-    start: Box<[u32]>,
-    #[serde(with = "bundle::words::boxed")]
-    items: Box<[u32]>,
+    start: Words,
+    items: Words,
 }
 
 impl Rows {
@@ -195,12 +198,12 @@ impl Rows {
             items.extend_from_slice(r);
         }
         start.push(items.len() as u32);
-        Rows { start: start.into_boxed_slice(), items: items.into_boxed_slice() }
+        Rows { start: start.into(), items: items.into() }
     }
 
     /// For each literal atom, the ids of the lists containing it, in one counting pass: the
     /// lists hold their literal atoms first, in ascending order.
-    fn postings(lists: &[Arc<[program::AtomId]>], literal_count: u32) -> Rows {
+    fn postings(lists: &[Words], literal_count: u32) -> Rows {
         let n = literal_count as usize;
         fn literals(l: &[u32], literal_count: u32) -> impl Iterator<Item = usize> + '_ {
             l.iter().take_while(move |&&a| a < literal_count).map(|&a| a as usize)
@@ -220,7 +223,7 @@ impl Rows {
                 fill[a] += 1;
             }
         }
-        Rows { start: start.into_boxed_slice(), items: items.into_boxed_slice() }
+        Rows { start: start.into(), items: items.into() }
     }
 
     #[inline]
@@ -392,7 +395,7 @@ impl Compiled {
                 .map_err(|e| compile_error(format!("cannot build the literal automaton: {e}")))?;
             Some(ac)
         };
-        let edges: Box<[u32]> = interner
+        let edges: Vec<u32> = interner
             .literals
             .iter()
             .map(|l| {
@@ -487,7 +490,7 @@ impl Compiled {
         Ok(Compiled {
             limits,
             automaton,
-            edges,
+            edges: edges.into(),
             regexes: regexes.into_boxed_slice(),
             regex_sources: interner.regexes.iter().cloned().collect(),
             literal_count,

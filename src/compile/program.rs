@@ -3,8 +3,8 @@
 //! Atoms are interned: the same literal spelling or regex used by several rules is matched
 //! once per message and looked up by id.
 
+use super::bundle::words::Words;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +24,7 @@ pub(crate) struct AtomList {
     pub id: u32,
     /// Ascending; literal atoms first, then regex atoms.
     #[serde(skip)]
-    pub atoms: Arc<[AtomId]>,
+    pub atoms: Words,
 }
 
 /// A compiled condition.
@@ -145,8 +145,8 @@ pub(crate) struct Interner {
     literal_ids: HashMap<String, u32>,
     regex_ids: HashMap<String, u32>,
     /// Distinct atom lists, by id (assigned by `finish`).
-    pub lists: Vec<Arc<[AtomId]>>,
-    list_ids: HashMap<Arc<[AtomId]>, u32>,
+    pub lists: Vec<Words>,
+    list_ids: HashMap<Words, u32>,
 }
 
 /// Regex atom ids are offset by this so the two kinds never collide before finishing.
@@ -224,7 +224,7 @@ impl Interner {
             }
         }
         atoms.sort_unstable();
-        let atoms: Arc<[AtomId]> = atoms.into();
+        let atoms: Words = atoms.into();
         let next = self.lists.len() as u32;
         let id = *self.list_ids.entry(atoms.clone()).or_insert_with(|| {
             self.lists.push(atoms);

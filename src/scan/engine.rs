@@ -19,8 +19,13 @@ use crate::limits::Limits;
 use crate::rules::{Levels, RuleSet};
 use crate::verdict::Verdict;
 
-/// The bundled packs, compiled (see [`Engine::bundled`]).
-static BUNDLE: &[u8] = include_bytes!("../../rules/bundled.fzb");
+/// The bundled packs compiled (`fanzha compile -o rules/bundled.fzb`), aligned so that the
+/// arrays of words in it are used in place (see `compile/bundle/words.rs`).
+static BUNDLE: &Aligned<[u8]> = &Aligned(*include_bytes!("../../rules/bundled.fzb"));
+
+/// Bytes aligned to 16: `include_bytes!` alone promises no alignment.
+#[repr(C, align(16))]
+struct Aligned<B: ?Sized>(B);
 
 /// Compiled rules, ready to scan. Immutable, `Send + Sync`, and cheap to clone.
 ///
@@ -98,7 +103,7 @@ impl Engine {
     /// The engine for the bundled packs under other limits (see
     /// [`Engine::from_bundle_with_limits`]); loaded anew on every call.
     pub fn bundled_with_limits(limits: &Limits) -> Result<Engine, Error> {
-        match Compiled::from_bundle(BUNDLE, limits, true) {
+        match Compiled::from_static_bundle(&BUNDLE.0, limits) {
             Ok(c) if c.sources_digest() == RuleSet::bundled_digest() => {
                 Ok(Engine { inner: Arc::new(c), pool: Arc::default() })
             }
@@ -146,7 +151,7 @@ impl Engine {
     /// limits, recorded when it was compiled, may not exceed these), scanning messages under
     /// `limits`' message limits.
     pub fn from_bundle_with_limits(bundle: &[u8], limits: &Limits) -> Result<Engine, Error> {
-        Ok(Engine { inner: Arc::new(Compiled::from_bundle(bundle, limits, false)?), pool: Arc::default() })
+        Ok(Engine { inner: Arc::new(Compiled::from_bundle(bundle, limits)?), pool: Arc::default() })
     }
 
     /// Loads an engine from a bundle file; errors name the file.

@@ -90,6 +90,12 @@ pub(super) fn consistent(c: &Compiled) -> Result<(), String> {
     rows("regex triggers", &c.regex_triggers, regexes, rules)?;
     rows("arms", &c.arms, literals, regexes)?;
     rows("anchors", &c.anchors, literals, regexes)?;
+    // The postings are the lists' index: any other content would make a hit skip lists it is
+    // in, or count it in lists it is not.
+    let derived = Rows::postings(&c.lists, c.literal_count);
+    if *c.postings.start != *derived.start || *c.postings.items != *derived.items {
+        return Err("the postings are not those of the atom lists".to_string());
+    }
     items("always", &c.always, rules)?;
     let depth = c.limits.condition_depth;
     for r in c.rules.iter() {

@@ -35,7 +35,7 @@ fn a_compiled_bundle_scans_explains_and_checks_like_its_toml() {
     assert_eq!(toml.stdout, fzb.stdout);
     let check = fanzha(&["check", &bundle], b"");
     let said = String::from_utf8_lossy(&check.stderr);
-    assert!(check.status.success() && said.contains("ok: bundle format 1 written by fanzha"), "{said}");
+    assert!(check.status.success() && said.contains("ok: bundle format 2 written by fanzha"), "{said}");
 }
 
 #[test]
