@@ -148,9 +148,7 @@ impl Pipeline {
         // it back with its verdicts; stateless batches each take a clone of the engine.
         let mut scorer = Some(self.scorer(&engine));
         let mut write = |done: Scored, wait: bool| -> io::Result<()> {
-            for r in &done.rendered {
-                writer.write_all(r)?;
-            }
+            write_all_vectored(&mut writer, &done.rendered)?;
             if done.lines < batch_size || wait {
                 // Input is not keeping up: hand over what is done rather than wait.
                 writer.flush()?;
@@ -241,6 +239,23 @@ impl Pipeline {
             Scorer::Stateless(engine.clone())
         }
     }
+}
+
+/// Writes every buffer, in order, as few calls as the writer takes: a batch's verdicts go to
+/// a buffered writer's inner writer in one `writev` rather than copied through its buffer.
+fn write_all_vectored(writer: &mut impl Write, buffers: &[Vec<u8>]) -> io::Result<()> {
+    let mut slices: Vec<io::IoSlice<'_>> =
+        buffers.iter().filter(|b| !b.is_empty()).map(|b| io::IoSlice::new(b)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match writer.write_vectored(rest) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write the verdicts")),
+            Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Blocks of input in flight between the reader thread and the scorer, at most: with the
@@ -695,6 +710,40 @@ struct Versioned<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer that takes a few bytes a call, and is interrupted every other call.
+    struct Trickle {
+        out: Vec<u8>,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.calls % 2 == 0 {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(7);
+            self.out.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn vectored_writes_that_stop_short_write_everything_in_order() {
+        let buffers: Vec<Vec<u8>> = ["{\"a\":1}\n", "", "{\"b\":22}\n{\"c\":3}\n", "x"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        let mut w = Trickle { out: Vec::new(), calls: 0 };
+        write_all_vectored(&mut w, &buffers).unwrap();
+        assert_eq!(w.out, buffers.concat());
+        assert!(w.calls > 6, "{} calls", w.calls);
+    }
 
     /// Lines cut across reads at every place, a last line without a newline, CRLF, an empty
     /// line and a line that is not UTF-8: whatever the reader's buffer size, every line gets
