@@ -13,7 +13,7 @@
 //! Stateful scoring keeps the monitor's state across reloads for the rules that stay.
 
 use std::collections::VecDeque;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -126,7 +126,7 @@ impl Pipeline {
     /// sees events in order).
     pub fn run<R, W>(&self, reader: R, mut writer: W, mut progress: impl FnMut(Progress)) -> io::Result<u64>
     where
-        R: BufRead + Send + 'static,
+        R: Read + Send + 'static,
         W: Write,
     {
         let threads = self.options.threads.max(1);
@@ -262,94 +262,168 @@ fn write_all_vectored(writer: &mut impl Write, buffers: &[Vec<u8>]) -> io::Resul
 /// reader's buffer size, this bounds the input held in memory.
 const BLOCKS_IN_FLIGHT: usize = 64;
 
+/// Bytes the reader asks for at a time, and the size of a fresh block.
+const READ_BYTES: usize = 1 << 16;
+
+/// A block grows rather than read fewer bytes than this at once.
+const MIN_READ_BYTES: usize = 1 << 14;
+
+/// Whole lines as read, in the buffer they were read into. Empty: a line over the limit,
+/// skipped. When the last batch holding it is done, its buffer goes back to the reader,
+/// which reads into it again: no copy of the input between the read and the workers, and
+/// no fresh memory (page faults) for every block.
+struct Block {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// The reader's spare buffers, if it still takes them.
+    home: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+}
+
+impl Block {
+    fn overlong() -> Block {
+        Block { buf: Vec::new(), start: 0, end: 0, home: None }
+    }
+}
+
+impl std::ops::Deref for Block {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        if let Some(home) = &self.home {
+            // A full or closed pool just lets the buffer go.
+            let _ = home.try_send(std::mem::take(&mut self.buf));
+        }
+    }
+}
+
 /// A reader thread: the input in blocks of whole lines, into a channel. Ends at end of input
 /// (a last line without a newline is its own block), on a read error (sent on), or when
 /// nobody listens.
 ///
-/// A block is everything the reader has buffered, cut after its last newline: whole lines
-/// travel together, one allocation and one hand-over for dozens of lines, yet a line is never
-/// held back waiting for more input (the reader blocks only when its buffer is empty), so a
-/// live stream flows line by line.
-fn read_blocks<R: BufRead + Send + 'static>(
+/// A block is everything one read brought, cut after its last newline (the start of the
+/// line after it is carried into the next block): whole lines travel together, one hand-over
+/// for hundreds of lines, yet a line is never held back waiting for more input (a read
+/// returns what is there), so a live stream flows line by line.
+fn read_blocks<R: Read + Send + 'static>(
     mut reader: R,
     bytes_read: Arc<AtomicU64>,
     max_line: usize,
-) -> std::sync::mpsc::Receiver<io::Result<Vec<u8>>> {
+) -> std::sync::mpsc::Receiver<io::Result<Block>> {
     let (tx, rx) = std::sync::mpsc::sync_channel(BLOCKS_IN_FLIGHT);
+    let (home, spare) = std::sync::mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT + 4);
     std::thread::spawn(move || {
-        // The start of a line whose end has not been read yet (never over `max_line`).
-        let mut partial: Vec<u8> = Vec::new();
+        let next_buffer =
+            || spare.try_recv().ok().filter(|b| !b.is_empty()).unwrap_or_else(|| vec![0; READ_BYTES]);
+        let block =
+            |buf: Vec<u8>, start: usize, end: usize| Block { buf, start, end, home: Some(home.clone()) };
+        let mut buf = next_buffer();
+        // `buf[..carry]` is the start of a line whose end has not been read yet (never over
+        // `max_line`).
+        let mut carry = 0;
         // Inside a line over the limit: its bytes are dropped up to its newline.
         let mut skipping = false;
         loop {
-            let buf = match reader.fill_buf() {
-                Ok(buf) => buf,
+            if buf.len() - carry < MIN_READ_BYTES {
+                buf.resize((2 * buf.len()).max(carry + READ_BYTES), 0);
+            }
+            let n = match reader.read(&mut buf[carry..]) {
+                Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     let _ = tx.send(Err(e));
                     return;
                 }
             };
-            if buf.is_empty() {
+            if n == 0 {
                 if skipping {
-                    let _ = tx.send(Ok(Vec::new()));
-                } else if !partial.is_empty() {
-                    let _ = tx.send(Ok(partial));
+                    let _ = tx.send(Ok(Block::overlong()));
+                } else if carry > 0 {
+                    let _ = tx.send(Ok(block(buf, 0, carry)));
                 }
                 return;
             }
-            let len = buf.len();
-            let mut rest = buf;
-            let mut out: Vec<Vec<u8>> = Vec::new();
+            bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+            let end = carry + n;
+            // Where the lines not yet handed on start.
+            let mut from = 0;
+            let mut out: Vec<Block> = Vec::new();
             if skipping {
-                match rest.iter().position(|&b| b == b'\n') {
+                match memchr::memchr(b'\n', &buf[..end]) {
                     Some(i) => {
                         skipping = false;
-                        out.push(Vec::new());
-                        rest = &rest[i + 1..];
+                        out.push(Block::overlong());
+                        from = i + 1;
                     }
-                    None => rest = &[],
+                    None => continue,
                 }
             }
-            match rest.iter().rposition(|&b| b == b'\n') {
-                // No line here can be over the limit: the common case, one block.
-                Some(last) if partial.len() + last <= max_line => {
-                    let mut block = std::mem::take(&mut partial);
-                    block.extend_from_slice(&rest[..=last]);
-                    out.push(block);
-                    rest = &rest[last + 1..];
+            let Some(last) = memchr::memrchr(b'\n', &buf[from..end]).map(|i| from + i) else {
+                // No line ends here: the line read grows, or is over the limit.
+                if end - from > max_line {
+                    skipping = true;
+                    carry = 0;
+                } else {
+                    buf.copy_within(from..end, 0);
+                    carry = end - from;
                 }
-                Some(last) => {
-                    let mut block = Vec::new();
-                    for line in rest[..=last].split_inclusive(|&b| b == b'\n') {
-                        if partial.len() + line.len() - 1 > max_line {
-                            partial.clear();
-                            if !block.is_empty() {
-                                out.push(std::mem::take(&mut block));
-                            }
-                            out.push(Vec::new());
-                        } else {
-                            block.append(&mut partial);
-                            block.extend_from_slice(line);
-                        }
+                for b in out {
+                    if tx.send(Ok(b)).is_err() {
+                        return;
                     }
-                    if !block.is_empty() {
-                        out.push(block);
-                    }
-                    rest = &rest[last + 1..];
                 }
-                None => {}
-            }
-            if partial.len() + rest.len() > max_line {
-                partial.clear();
+                continue;
+            };
+            // The start of the next line goes into the next buffer.
+            let mut next = next_buffer();
+            let tail = end - (last + 1);
+            if tail > max_line {
                 skipping = true;
+                carry = 0;
             } else {
-                partial.extend_from_slice(rest);
+                if next.len() < tail + MIN_READ_BYTES {
+                    next.resize(tail + READ_BYTES, 0);
+                }
+                next[..tail].copy_from_slice(&buf[last + 1..end]);
+                carry = tail;
             }
-            reader.consume(len);
-            bytes_read.fetch_add(len as u64, Ordering::Relaxed);
-            for block in out {
-                if tx.send(Ok(block)).is_err() {
+            if last - from <= max_line {
+                // No line here can be over the limit: the common case, one block in place.
+                out.push(block(std::mem::replace(&mut buf, next), from, last + 1));
+            } else {
+                // Some line may be: lines are checked one by one, and those within the limit
+                // copied into blocks of their own around the ones skipped.
+                let mut lines = Vec::new();
+                for line in buf[from..=last].split_inclusive(|&b| b == b'\n') {
+                    if line.len() - 1 > max_line {
+                        if !lines.is_empty() {
+                            let len = lines.len();
+                            out.push(Block {
+                                buf: std::mem::take(&mut lines),
+                                start: 0,
+                                end: len,
+                                home: None,
+                            });
+                        }
+                        out.push(Block::overlong());
+                    } else {
+                        lines.extend_from_slice(line);
+                    }
+                }
+                if !lines.is_empty() {
+                    let len = lines.len();
+                    out.push(Block { buf: lines, start: 0, end: len, home: None });
+                }
+                buf = next;
+            }
+            for b in out {
+                if tx.send(Ok(b)).is_err() {
                     return;
                 }
             }
@@ -392,16 +466,16 @@ struct Scored {
 
 /// Cuts the reader's blocks into batches.
 struct Cutter {
-    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    rx: std::sync::mpsc::Receiver<io::Result<Block>>,
     /// A block a batch ended inside, and where its first line not yet taken starts.
-    rest: Option<(Arc<Vec<u8>>, usize)>,
+    rest: Option<(Arc<Block>, usize)>,
     /// Lines cut so far.
     n: u64,
 }
 
 /// Lines to score together: whole blocks, or parts of them, cut into pieces.
 struct Batch {
-    blocks: Vec<Arc<Vec<u8>>>,
+    blocks: Vec<Arc<Block>>,
     /// Runs of at most [`CHUNK`] lines, a worker's share at a time.
     pieces: Vec<Piece>,
     /// Lines in the batch.
@@ -461,7 +535,7 @@ impl Cutter {
 
     /// Adds the lines of `block` from `at` to `batch`, up to `batch_size` lines in all; the
     /// block's other lines are kept for the next batch.
-    fn take(&mut self, batch: &mut Batch, block: Arc<Vec<u8>>, at: usize, batch_size: usize) {
+    fn take(&mut self, batch: &mut Batch, block: Arc<Block>, at: usize, batch_size: usize) {
         let b = batch.blocks.len();
         if block.is_empty() {
             // A line over the limit, skipped by the reader (see `read_blocks`): one result all
@@ -711,6 +785,22 @@ struct Versioned<'a> {
 mod tests {
     use super::*;
 
+    /// Input that comes at most `most` bytes a read, as from a pipe written slowly.
+    struct Chunked {
+        input: Vec<u8>,
+        at: usize,
+        most: usize,
+    }
+
+    impl Read for Chunked {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.most).min(self.input.len() - self.at);
+            buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
     /// A writer that takes a few bytes a call, and is interrupted every other call.
     struct Trickle {
         out: Vec<u8>,
@@ -764,7 +854,7 @@ mod tests {
         input.extend_from_slice(b"{\"kind\":\"message\",\"id\":\"last\",\"text\":\"x\"}");
         let live = Arc::new(LiveEngine::new(Engine::bundled().unwrap()));
         let run = |capacity: usize, batch: usize| {
-            let reader = std::io::BufReader::with_capacity(capacity, std::io::Cursor::new(input.clone()));
+            let reader = Chunked { input: input.clone(), at: 0, most: capacity };
             let options = PipelineOptions { threads: 2, batch, ..PipelineOptions::default() };
             let mut out = Vec::new();
             let mut seen = 0;
@@ -789,7 +879,38 @@ mod tests {
         assert!(whole.contains("\"error\":\"empty line\""));
         assert!(whole.contains("\"error\":\"invalid UTF-8 at byte 1\""));
         for (capacity, batch) in [(1, 1), (3, 2), (17, 5), (64, 1000), (1 << 16, 3)] {
-            assert_eq!(run(capacity, batch), (n, whole.clone()), "buffer {capacity}, batch {batch}");
+            assert_eq!(run(capacity, batch), (n, whole.clone()), "reads of {capacity} bytes, batch {batch}");
+        }
+    }
+
+    /// Lines longer than a read, within the limit: the reader's buffer grows to hold them,
+    /// whatever the size of the reads, and they are scored whole.
+    #[test]
+    fn lines_longer_than_a_read_are_read_whole() {
+        let lengths = [10, 200_000, 70_000, 5, 65_536, 65_535];
+        let mut input = String::new();
+        for (i, &len) in lengths.iter().enumerate() {
+            input.push_str(&format!(
+                "{{\"kind\":\"message\",\"id\":\"m{i}\",\"text\":\"老板先出票{}\"}}\n",
+                "x".repeat(len)
+            ));
+        }
+        let live = Arc::new(LiveEngine::new(Engine::bundled().unwrap()));
+        let run = |most: usize| {
+            let reader = Chunked { input: input.clone().into_bytes(), at: 0, most };
+            let options = PipelineOptions { threads: 2, stateful: false, ..PipelineOptions::default() };
+            let mut out = Vec::new();
+            Pipeline::new(Arc::clone(&live), options).run(reader, &mut out, |_| {}).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let whole = run(usize::MAX);
+        let lines: Vec<&str> = whole.lines().collect();
+        assert_eq!(lines.len(), lengths.len());
+        for (i, line) in lines.iter().enumerate() {
+            assert!(line.starts_with(&format!("{{\"id\":\"m{i}\",\"level\":\"warn\"")), "{line}");
+        }
+        for most in [1000, 4096, 65_536, 100_000] {
+            assert_eq!(run(most), whole, "reads of {most} bytes");
         }
     }
 
@@ -814,8 +935,7 @@ mod tests {
         input.push_str(&event("tail", 500));
         let live = Arc::new(LiveEngine::new(Engine::bundled().unwrap()));
         let run = |capacity: usize, batch: usize, stateful: bool| {
-            let reader =
-                std::io::BufReader::with_capacity(capacity, std::io::Cursor::new(input.clone().into_bytes()));
+            let reader = Chunked { input: input.clone().into_bytes(), at: 0, most: capacity };
             let options = PipelineOptions {
                 threads: 2,
                 batch,
@@ -845,7 +965,7 @@ mod tests {
         for (capacity, batch, stateful) in
             [(1, 1, true), (7, 2, false), (64, 3, true), (99, 1000, false), (4096, 2, true)]
         {
-            assert_eq!(run(capacity, batch, stateful), whole, "buffer {capacity}, batch {batch}");
+            assert_eq!(run(capacity, batch, stateful), whole, "reads of {capacity} bytes, batch {batch}");
         }
     }
 }

@@ -1,14 +1,14 @@
 //! `jsonl`: the JSON Lines reader and the streaming pipeline on any bytes.
 //!
 //! The first byte picks the pipeline's options (stateful or not, threads, batch size, the
-//! reader's buffer size, which cuts lines across reads); the rest is the input. Each line
+//! most bytes a read returns, which cuts lines across reads); the rest is the input. Each line
 //! goes through [`Event::from_json`] on its own, and the whole input through
 //! [`Pipeline::run`], whose output must have exactly one line per input line, in order: an
 //! error record `{"line":N,"error":"…"}` with N the input line number where the line is not
 //! an event, and otherwise the very verdict a [`Monitor`] (or, stateless, a scanner) gives the
 //! events read one by one.
 
-use std::io::{BufReader, Cursor};
+use std::io::Read;
 use std::sync::Arc;
 
 use fanzha::{Event, LiveEngine, Monitor, Pipeline, PipelineOptions};
@@ -22,7 +22,7 @@ pub fn run(data: &[u8]) {
     let stateful = knobs & 1 == 0;
     let threads = 1 + (knobs >> 1 & 1) as usize;
     let batch = 1 + (knobs >> 2 & 7) as usize;
-    let capacity = [1, 2, 3, 7, 16, 64, 512, 8192][(knobs >> 5) as usize];
+    let most = [1, 2, 3, 7, 16, 64, 512, 8192][(knobs >> 5) as usize];
 
     // What each line should give, read line by line as the contract says.
     let lines: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
@@ -39,7 +39,7 @@ pub fn run(data: &[u8]) {
 
     let live = Arc::new(LiveEngine::new(engine.clone()));
     let options = PipelineOptions { threads, batch, stateful, ..PipelineOptions::default() };
-    let reader = BufReader::with_capacity(capacity, Cursor::new(input.to_vec()));
+    let reader = Trickle { input: input.to_vec(), at: 0, most };
     let mut out = Vec::new();
     let n = Pipeline::new(live, options).run(reader, &mut out, |_| {}).expect("writing to a Vec cannot fail");
     assert_eq!(n as usize, lines.len(), "lines counted");
@@ -79,4 +79,20 @@ fn parse(raw: &[u8]) -> Option<Event> {
         return None;
     }
     event.ok()
+}
+
+/// Input that comes at most `most` bytes a read, as a pipe written slowly gives it.
+struct Trickle {
+    input: Vec<u8>,
+    at: usize,
+    most: usize,
+}
+
+impl Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.most).min(self.input.len() - self.at);
+        buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }

@@ -5,7 +5,7 @@
 //! progress on a terminal.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter};
+use std::io::{self, BufWriter, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,11 +72,12 @@ pub fn run(args: Args) -> i32 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let reader: Box<dyn BufRead + Send> = match &args.input {
-        None => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
-        Some(p) if p.as_os_str() == "-" => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
+    // Unbuffered: the pipeline reads into its own blocks.
+    let reader: Box<dyn Read + Send> = match &args.input {
+        None => Box::new(io::stdin()),
+        Some(p) if p.as_os_str() == "-" => Box::new(io::stdin()),
         Some(p) => match File::open(p) {
-            Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
+            Ok(f) => Box::new(f),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", p.display());
                 return 2;
