@@ -315,3 +315,42 @@ fn scan_takes_the_monitor_limits_from_flags() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--lateness"));
 }
+
+/// A live stream, a line at a time: each verdict comes out before the next line goes in (the
+/// reader never waits for a full buffer, the pipeline never holds a scored line back).
+#[test]
+fn a_live_stream_is_answered_line_by_line() {
+    use std::io::BufRead;
+    for args in [&["scan", "--stateless"][..], &["scan"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fanzha"))
+            .args(args)
+            .current_dir(super::ROOT)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run fanzha");
+        let mut input = child.stdin.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        for (id, text) in
+            [("a", "老板先出票，钱等下转你"), ("b", "来两份酸辣粉"), ("c", "先出piao，我等下转")]
+        {
+            writeln!(input, "{{\"kind\":\"message\",\"id\":\"{id}\",\"text\":\"{text}\"}}").unwrap();
+            input.flush().unwrap();
+            // Generous: a verdict held back for more input would never come.
+            let verdict =
+                rx.recv_timeout(std::time::Duration::from_secs(60)).expect("a verdict before more input");
+            assert!(verdict.starts_with(&format!("{{\"id\":\"{id}\"")), "{args:?}: {verdict}");
+        }
+        drop(input);
+        assert!(child.wait().unwrap().success());
+    }
+}
