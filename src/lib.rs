@@ -80,7 +80,9 @@ pub use error::{Diagnostic, Error};
 pub use event::{Event, EventKind, Timestamp};
 pub use limits::Limits;
 pub use live::{LiveEngine, LiveScanner};
-pub use monitor::{Monitor, MonitorConfig, MonitorStats, Observed, Placement, StatefulHit, StreamClock};
+pub use monitor::{
+    LiveMonitor, Monitor, MonitorConfig, MonitorStats, Observed, Placement, StatefulHit, StreamClock,
+};
 pub use normalize::{fold, Folded};
 pub use partition::Partitioning;
 pub use pipeline::{Pipeline, PipelineOptions, Progress};

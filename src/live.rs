@@ -67,9 +67,32 @@ impl LiveEngine {
         Ok(())
     }
 
+    /// Reloads from a path: a directory of packs, one pack, or a bundle (`fanzha compile`,
+    /// told by its signature, not its name). As [`LiveEngine::reload`], the running engine
+    /// stays unless the new one loads.
+    pub fn reload_path(&self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let mut head = [0u8; 8];
+        let is_bundle = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .is_ok_and(|()| &head == crate::compile::BundleInfo::SIGNATURE);
+        let engine = if is_bundle {
+            Engine::from_bundle_path(path)?
+        } else {
+            Engine::new(&RuleSet::from_path(path)?)?
+        };
+        self.swap(engine);
+        Ok(())
+    }
+
     /// Makes `engine` the engine for events scanned from now on.
     pub fn swap(&self, engine: Engine) {
         self.current.store(Arc::new(engine));
+    }
+
+    /// The slot of the current engine, for what follows reloads (`monitor::LiveMonitor`).
+    pub(crate) fn slot(&self) -> Arc<ArcSwap<Engine>> {
+        Arc::clone(&self.current)
     }
 
     /// Masks phone, ID card and bank card numbers in the evidence of the verdicts that

@@ -22,10 +22,12 @@
 //! are the same for any number of threads.
 
 mod clock;
+mod live;
 mod merge;
 mod state;
 
 pub use clock::{Placement, StreamClock};
+pub use live::LiveMonitor;
 pub use merge::{Observed, StatefulHit};
 
 use std::sync::{Arc, Mutex};

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::Duration;
 
-use fanzha::{Engine, Event, LiveEngine, RuleSet};
+use fanzha::{Engine, Event, Level, LiveEngine, LiveMonitor, RuleSet};
 
 /// Version `v` of a pack: its one rule is `live.v{v}`, worth `points(v)`, so a verdict shows
 /// which version scored it, and a verdict mixing two versions would show two rule ids.
@@ -277,4 +277,45 @@ fn the_pipeline_under_reloads_answers_every_line_once_in_order_with_its_version(
     assert!(versions.len() >= 3, "several versions should have scored: {versions:?}");
     // The window kept counting across reloads: every conversation's later orders hit it.
     assert!(out.matches("\"rule\":\"live.w\"").count() > (n as usize) / 4);
+}
+
+/// A script under way when the rules are reloaded is still caught: a `LiveMonitor` moves its
+/// state to the new engine (the same rules, loaded again: swapped in, or read from a bundle by
+/// `reload_path`), where a monitor made after the reload starts afresh and misses it. A broken
+/// path keeps the running rules.
+#[test]
+fn a_live_monitor_keeps_a_script_under_way_across_reloads() {
+    let script: Vec<Event> =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/messages.jsonl"))
+            .unwrap()
+            .lines()
+            .filter(|l| ["\"s1\"", "\"s2\"", "\"s3\""].iter().any(|id| l.contains(id)))
+            .map(|l| Event::from_json(l).unwrap())
+            .collect();
+    assert_eq!(script.len(), 3);
+    let dir = std::env::temp_dir().join(format!("fanzha-live-monitor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bundle = dir.join("rules.fzb");
+    let bytes = Engine::bundled().unwrap().to_bundle();
+    std::fs::write(&bundle, &bytes).unwrap();
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, "[pack]\nid = \"x\"\n[[rule]]\n").unwrap();
+
+    let live = LiveEngine::new(Engine::bundled().unwrap());
+    let mut monitor = LiveMonitor::new(&live);
+    for e in &script[..2] {
+        assert!(monitor.observe(e).level < Level::Warn, "{:?} alone", e.id());
+    }
+    live.swap(Engine::from_bundle(&bytes).unwrap());
+    assert!(live.reload_path(&broken).is_err());
+    live.reload_path(&bundle).unwrap();
+    let fresh = LiveMonitor::new(&live).observe(&script[2]);
+    assert!(fresh.level < Level::Warn, "a monitor made after the reload has not seen the script");
+    let verdict = monitor.observe(&script[2]);
+    assert!(
+        verdict.level >= Level::Warn,
+        "the script's last message after two reloads: {}",
+        verdict.to_json()
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }
