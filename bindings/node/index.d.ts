@@ -62,7 +62,10 @@ export declare class Engine {
   toBundle(): Buffer
   /** Replaces the rules with a TOML text while scans go on; on error the running rules stay. */
   reload(text: string, name?: string | undefined | null): void
-  /** Replaces the rules with a file or directory, as `reload`. */
+  /**
+   * Replaces the rules with a directory of packs, a pack or a bundle (told by its
+   * signature), as `reload`.
+   */
   reloadPath(path: string): void
   /**
    * Whether phone, ID card and bank card numbers in evidence are masked, all but their
@@ -78,7 +81,11 @@ export declare class Engine {
   scanEvent(event: object | string): Verdict
   /** Scores events (objects or JSON texts) in parallel; verdicts in input order. */
   scanBatch(events: Array<object | string>): Array<Verdict>
-  /** A monitor for a stream: windows and sequences over the events it observes. */
+  /**
+   * A monitor for a stream: windows and sequences over the events it observes. It follows
+   * this engine's reloads, keeping the state of the rules that stay (a script under way is
+   * still caught after one).
+   */
   monitor(): Monitor
 }
 /** An engine plus state for a stream. Feed events in stream order. */

@@ -191,7 +191,8 @@ FanzhaStatus fanzha_engine_reload_from_str(const FanzhaEngine *engine,
                                            FanzhaError **err);
 
 /**
- * Replaces the engine's rules with a file or directory, as `fanzha_engine_reload_from_str`.
+ * Replaces the engine's rules with a directory of packs, a pack or a bundle (told by its
+ * signature), as `fanzha_engine_reload_from_str`.
  */
 FanzhaStatus fanzha_engine_reload_from_path(const FanzhaEngine *engine,
                                             const char *path,
@@ -248,7 +249,9 @@ FanzhaStatus fanzha_scan_batch_jsonl(const FanzhaEngine *engine,
                                      FanzhaError **err);
 
 /**
- * A monitor over the engine's current rules, with the default limits.
+ * A monitor over the engine's rules, with the default limits. It follows the engine's
+ * reloads: at its next event it moves to the new rules, keeping the state of the rules that
+ * stay, so a script under way is still caught after a reload.
  */
 FanzhaStatus fanzha_monitor_new(const FanzhaEngine *engine,
                                 FanzhaMonitor **out_monitor,

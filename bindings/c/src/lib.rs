@@ -23,7 +23,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::Arc;
 
-use fanzha::{Engine, Event, LiveEngine, Monitor, RuleSet, Verdict};
+use fanzha::{Engine, Event, LiveEngine, LiveMonitor, RuleSet, Verdict};
 
 /// The version of this ABI: bumped when a function changes incompatibly.
 pub const FANZHA_ABI_VERSION: u32 = 1;
@@ -76,7 +76,7 @@ pub struct FanzhaEngine {
 
 /// An engine plus state for streams (windows and sequences). One thread at a time.
 pub struct FanzhaMonitor {
-    monitor: Monitor,
+    monitor: LiveMonitor,
     /// The engine's masking setting when the monitor was made.
     mask: bool,
 }
@@ -345,7 +345,8 @@ pub unsafe extern "C" fn fanzha_engine_reload_from_str(
     })
 }
 
-/// Replaces the engine's rules with a file or directory, as `fanzha_engine_reload_from_str`.
+/// Replaces the engine's rules with a directory of packs, a pack or a bundle (told by its
+/// signature), as `fanzha_engine_reload_from_str`.
 #[no_mangle]
 pub unsafe extern "C" fn fanzha_engine_reload_from_path(
     engine: *const FanzhaEngine,
@@ -357,8 +358,7 @@ pub unsafe extern "C" fn fanzha_engine_reload_from_path(
         let engine = unsafe { engine.as_ref() }.ok_or((FanzhaErrNull, "the engine is NULL".into()))?;
         // SAFETY: forwarded caller promise.
         let path = unsafe { c_text(path) }?;
-        let rules = RuleSet::from_path(path).map_err(rules_error)?;
-        engine.live.reload(&rules).map_err(rules_error)
+        engine.live.reload_path(path).map_err(rules_error)
     })
 }
 
@@ -473,7 +473,9 @@ pub unsafe extern "C" fn fanzha_scan_batch_jsonl(
 
 // ---------------------------------------------------------------- monitors
 
-/// A monitor over the engine's current rules, with the default limits.
+/// A monitor over the engine's rules, with the default limits. It follows the engine's
+/// reloads: at its next event it moves to the new rules, keeping the state of the rules that
+/// stay, so a script under way is still caught after a reload.
 #[no_mangle]
 pub unsafe extern "C" fn fanzha_monitor_new(
     engine: *const FanzhaEngine,
@@ -483,7 +485,7 @@ pub unsafe extern "C" fn fanzha_monitor_new(
     guard(err, || {
         // SAFETY: NULL or a pointer this library returned.
         let engine = unsafe { engine.as_ref() }.ok_or((FanzhaErrNull, "the engine is NULL".into()))?;
-        let monitor = Monitor::new((*engine.live.engine()).clone());
+        let monitor = LiveMonitor::new(&engine.live);
         out(out_monitor, FanzhaMonitor { monitor, mask: engine.masks() })
     })
 }

@@ -180,11 +180,11 @@ impl Engine {
         self.live.reload(&rules).map_err(rules_error)
     }
 
-    /// Replaces the rules with a file or directory, as `reload`.
+    /// Replaces the rules with a directory of packs, a pack or a bundle (told by its
+    /// signature), as `reload`.
     #[napi]
     pub fn reload_path(&self, path: String) -> Result<()> {
-        let rules = fanzha::RuleSet::from_path(path).map_err(rules_error)?;
-        self.live.reload(&rules).map_err(rules_error)
+        self.live.reload_path(path).map_err(rules_error)
     }
 
     /// Whether phone, ID card and bank card numbers in evidence are masked, all but their
@@ -241,17 +241,19 @@ impl Engine {
         Ok(self.live.scan_batch(&events).into_iter().map(|v| verdict(v, false)).collect())
     }
 
-    /// A monitor for a stream: windows and sequences over the events it observes.
+    /// A monitor for a stream: windows and sequences over the events it observes. It follows
+    /// this engine's reloads, keeping the state of the rules that stay (a script under way is
+    /// still caught after one).
     #[napi]
     pub fn monitor(&self) -> Monitor {
-        Monitor { inner: Mutex::new(fanzha::Monitor::new((*self.live.engine()).clone())), mask: self.masks() }
+        Monitor { inner: Mutex::new(fanzha::LiveMonitor::new(&self.live)), mask: self.masks() }
     }
 }
 
 /// An engine plus state for a stream. Feed events in stream order.
 #[napi]
 pub struct Monitor {
-    inner: Mutex<fanzha::Monitor>,
+    inner: Mutex<fanzha::LiveMonitor>,
     mask: bool,
 }
 

@@ -285,8 +285,9 @@ impl Engine {
         PyBytes::new(py, &bytes)
     }
 
-    /// Replaces the rules (from `path`, or from `text`) while scans go on; a set with errors
-    /// raises RulesError and the running rules stay.
+    /// Replaces the rules (from `path`: a directory, a pack or a bundle; or from `text`) while
+    /// scans go on; a set with errors raises RulesError and the running rules stay. Monitors
+    /// move to the new rules at their next event, keeping the state of the rules that stay.
     #[pyo3(signature = (path = None, text = None, name = "rules.toml"))]
     fn reload(
         &self,
@@ -295,13 +296,15 @@ impl Engine {
         text: Option<&str>,
         name: &str,
     ) -> PyResult<()> {
-        let rules = match (path, text) {
-            (Some(p), None) => py.allow_threads(|| fanzha::RuleSet::from_path(p)),
-            (None, Some(t)) => py.allow_threads(|| fanzha::RuleSet::from_str(name, t)),
+        match (path, text) {
+            // A directory, a pack, or a bundle (told by its signature).
+            (Some(p), None) => py.allow_threads(|| self.live.reload_path(p)),
+            (None, Some(t)) => py.allow_threads(|| {
+                fanzha::RuleSet::from_str(name, t).and_then(|rules| self.live.reload(&rules))
+            }),
             _ => return Err(PyValueError::new_err("reload takes path= or text=, one of them")),
         }
-        .map_err(|e| error(py, e))?;
-        py.allow_threads(|| self.live.reload(&rules)).map_err(|e| error(py, e))
+        .map_err(|e| error(py, e))
     }
 
     /// Whether phone, ID card and bank card numbers in evidence are masked, all but their
@@ -388,16 +391,17 @@ impl Engine {
         Ok(py.allow_threads(|| self.live.merge(&e, late, &stateful).to_json()))
     }
 
-    /// A monitor for a stream: windows and sequences over the events it observes.
+    /// A monitor for a stream: windows and sequences over the events it observes. It follows
+    /// this engine's reloads (a script under way is still caught after one).
     fn monitor(&self) -> Monitor {
-        Monitor { inner: Mutex::new(fanzha::Monitor::new((*self.live.engine()).clone())), mask: self.masks() }
+        Monitor { inner: Mutex::new(fanzha::LiveMonitor::new(&self.live)), mask: self.masks() }
     }
 }
 
 /// Engine plus state for streams. Feed events in stream order.
 #[pyclass(frozen, module = "fanzha")]
 struct Monitor {
-    inner: Mutex<fanzha::Monitor>,
+    inner: Mutex<fanzha::LiveMonitor>,
     mask: bool,
 }
 

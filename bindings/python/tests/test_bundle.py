@@ -103,3 +103,24 @@ def test_the_bundled_packs_round_trip():
     scam = "老闆，先幫我出伍萬嘅票，錢等陣俾你"
     assert again.scan(scam).to_json() == engine.scan(scam).to_json()
     assert again.scan(scam).level == "block"
+
+
+def test_a_monitor_keeps_a_script_under_way_across_reloads(tmp_path):
+    """reload(path=) takes a bundle as well as packs; a monitor moves to the new rules at its
+    next event with the state of the rules that stay, so the sample stream's three-message
+    script is caught though the rules were reloaded after its second message."""
+    lines = (ROOT / "examples" / "messages.jsonl").read_text(encoding="utf-8").splitlines()
+    script = [json.loads(l) for l in lines if json.loads(l).get("id") in ("s1", "s2", "s3")]
+    assert len(script) == 3
+    engine = fanzha.Engine.bundled()
+    path = tmp_path / "rules.fzb"
+    path.write_bytes(engine.to_bundle())
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[pack]\nid = "x"\n[[rule]]\n', encoding="utf-8")
+    monitor = engine.monitor()
+    assert not any(monitor.observe(e).alert for e in script[:2])
+    with pytest.raises(fanzha.RulesError):
+        engine.reload(path=broken)
+    engine.reload(path=path)
+    assert not engine.monitor().observe(script[2]).alert, "a new monitor has not seen the script"
+    assert monitor.observe(script[2]).alert
