@@ -60,11 +60,9 @@ class Rules {
   reload() {
     const { rules } = this.config
     if (!rules) throw new Error('未配置规则路径（rules），正在使用内置规则包')
-    if (rules.endsWith('.fzb')) this.engine = this.load()
-    else this.engine.reloadPath(rules) // throws before replacing anything
-    // A monitor keeps the rules it was made with, so new ones are made on the new rules: the
-    // windows and sequences in progress start afresh.
-    this.monitors.clear()
+    // A directory, a pack or a bundle; throws before replacing anything. Monitors move to the
+    // new rules at their next message, keeping the scripts under way for the rules that stay.
+    this.engine.reloadPath(rules)
     return this.engine.rulesVersion
   }
 }
@@ -140,6 +138,8 @@ function apply(ctx, config) {
     })
   cmd.subcommand('.reload', '重新加载规则', { authority: config.authority.reload })
     .action(() => {
+      // Nothing failed: there is just no file to read again.
+      if (!config.rules) return `未配置规则路径（rules）：正在使用内置规则包（${rules.engine.rulesVersion}），没有可重新加载的规则。`
       try {
         return `规则已重新加载：${rules.reload()}`
       } catch (e) {

@@ -90,7 +90,7 @@ describe('fanzha.reload and fanzha.version', () => {
     const t2 = await startApp({}, { users: { owner: 4 } })
     try {
       await t2.client('owner').shouldReply('fanzha.version', Engine.bundled().rulesVersion)
-      await t2.client('owner').shouldReply('fanzha.reload', /规则加载失败.*\n未配置规则路径/)
+      await t2.client('owner').shouldReply('fanzha.reload', /^未配置规则路径（rules）：正在使用内置规则包/)
     } finally {
       await t2.stop()
     }

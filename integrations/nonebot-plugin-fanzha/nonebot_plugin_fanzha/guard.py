@@ -95,16 +95,10 @@ class Guard:
         rules = self.config.fanzha_rules
         if rules is None:
             raise ValueError("fanzha_rules is not set: the bundled rules are in use and cannot be reloaded")
-        if rules.suffix == ".fzb":
-            engine = fanzha.Engine.from_bundle(rules)
-            engine.mask_personal_data = self.config.fanzha_mask_personal_data
-            self.engine = engine
-        else:
-            # Engine.reload swaps the rules only once the new set has compiled.
-            self.engine.reload(path=rules)
-        # A monitor keeps the rules it was made with, so the next messages go to new monitors;
-        # scripts already under way start afresh.
-        self.monitors.clear()
+        # A directory, a pack or a bundle. The rules are swapped only once the new set has
+        # loaded, and the monitors move to it at their next message, keeping the scripts
+        # under way for the rules that stay.
+        self.engine.reload(path=rules)
         return self.engine.rules_version
 
 

@@ -86,6 +86,9 @@ async def _command(bot: Bot, event: MessageEvent, args: Message = CommandArg()) 
         if sub == "version":
             await fanzha_command.finish(f"规则版本：{guard.engine.rules_version}")
         running = guard.engine.rules_version
+        if guard.config.fanzha_rules is None:
+            # Nothing failed: there is just no file to read again.
+            await fanzha_command.finish(f"未配置 FANZHA_RULES：正在使用内置规则包 {running}，没有可重新加载的规则。")
         try:
             version = guard.reload()
         except (fanzha.RulesError, OSError, ValueError) as e:

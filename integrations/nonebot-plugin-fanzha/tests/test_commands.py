@@ -123,7 +123,6 @@ async def test_reload_without_configured_rules_says_so(app: App, guard) -> None:
         ctx.receive_event(bot, reload)
         ctx.should_call_send(
             reload,
-            f"规则重载失败，继续使用原规则 {ENGINE.rules_version}：\n"
-            "fanzha_rules is not set: the bundled rules are in use and cannot be reloaded",
+            f"未配置 FANZHA_RULES：正在使用内置规则包 {ENGINE.rules_version}，没有可重新加载的规则。",
             result={"message_id": 1},
         )
