@@ -72,11 +72,7 @@ impl LiveEngine {
     /// stays unless the new one loads.
     pub fn reload_path(&self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
         let path = path.as_ref();
-        let mut head = [0u8; 8];
-        let is_bundle = std::fs::File::open(path)
-            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-            .is_ok_and(|()| &head == crate::compile::BundleInfo::SIGNATURE);
-        let engine = if is_bundle {
+        let engine = if crate::compile::BundleInfo::is_bundle_file(path) {
             Engine::from_bundle_path(path)?
         } else {
             Engine::new(&RuleSet::from_path(path)?)?

@@ -72,6 +72,14 @@ impl BundleInfo {
     /// The first bytes of every bundle, to tell one from a rule file.
     pub const SIGNATURE: &'static [u8; 8] = SIGNATURE;
 
+    /// Whether the file at `path` starts with the bundle signature: how a path that may name
+    /// rule packs or a bundle is told apart, whatever the file is called.
+    pub fn is_bundle_file(path: impl AsRef<std::path::Path>) -> bool {
+        use std::io::Read;
+        let mut head = [0u8; 8];
+        std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == SIGNATURE
+    }
+
     /// Reads a bundle's header and checks its signature, format and checksum, without decoding
     /// the rules.
     pub fn read(bundle: &[u8]) -> Result<BundleInfo, Error> {

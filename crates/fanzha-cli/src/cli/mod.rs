@@ -80,10 +80,7 @@ struct RulesArg {
 
 /// Whether `path` is a compiled bundle (by its first bytes), not a rule file or directory.
 fn is_bundle(path: &std::path::Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 8];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
-        && &head == fanzha::BundleInfo::SIGNATURE
+    fanzha::BundleInfo::is_bundle_file(path)
 }
 
 impl RulesArg {
